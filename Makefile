@@ -1,0 +1,41 @@
+# serval — the two commands a newcomer needs:  make serve   and   make test
+BUILD   ?= build
+JOBS    ?= 2
+HOST    ?= 0.0.0.0
+PORT    ?= 8000
+CACHE   ?= $(HOME)/.cache/serval
+CMAKE_FLAGS ?=
+
+.PHONY: serve test setup build asan test-asan fuzz bench clean
+
+serve: build
+	./$(BUILD)/bin/serval serve --host $(HOST) --port $(PORT)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+setup:
+	@SERVAL_CACHE=$(CACHE) scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -DSERVAL_SWAGGER_DIR=$(CACHE)/swagger-ui-dist $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: setup
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERVAL_SANITIZE=ON -DSERVAL_SWAGGER_DIR=$(CACHE)/swagger-ui-dist >/dev/null
+	cmake --build build-asan -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS over its seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	CXX=clang++ cmake -S . -B build-fuzz -DSERVAL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+	scripts/run_fuzzers.sh build-fuzz $(FUZZ_SECONDS)
+
+bench: build
+	bench/http_bench.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# HTTP + JSON validation benchmark: serval's classifier_api vs the same API on FastAPI + uvicorn, in one run.
+#
+#   bench/http_bench.sh                      (or: make bench)
+#   DURATION=30s CONNECTIONS=128 bench/http_bench.sh
+#
+# Each server runs alone on core 0 (serval with one event loop, uvicorn with one worker) while wrk runs on
+# core 1 (one thread, keep-alive). For each endpoint: a warm-up run (discarded), then the measured run.
+# Prints a Markdown table; raw wrk output is kept in $OUT. Builds nothing: expects build/bin/classifier_api.
+#
+# Environment: DURATION (10s), CONNECTIONS (64), WARMUP (2s), BUILD (build), OUT ($BUILD/bench),
+#              SERVER_CORE (0), CLIENT_CORE (1).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+BIN=${SERVAL_BIN:-$BUILD/bin/classifier_api}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+WARMUP=${WARMUP:-2s}
+OUT=${OUT:-$BUILD/bench}
+SERVER_CORE=${SERVER_CORE:-0}
+CLIENT_CORE=${CLIENT_CORE:-1}
+PY=/usr/bin/python3  # Debian's, with python3-fastapi / python3-uvicorn
+HOST=127.0.0.1
+
+die() { echo "http_bench: $*" >&2; exit 1; }
+
+[ -x "$BIN" ] || die "$BIN not found: build first (make build)"
+command -v wrk >/dev/null || die "wrk not installed (apt-get install wrk)"
+command -v taskset >/dev/null || die "taskset not installed (apt-get install util-linux)"
+command -v curl >/dev/null || die "curl not installed"
+"$PY" -c 'import fastapi, uvicorn' 2>/dev/null || die "python3-fastapi / python3-uvicorn missing"
+[ "$(nproc)" -ge 2 ] || die "needs 2 cores (server on $SERVER_CORE, wrk on $CLIENT_CORE)"
+mkdir -p "$OUT"
+
+seconds() {  # 10s / 10 / 1m -> seconds
+  case "$1" in
+    *m) echo $(( ${1%m} * 60 )) ;;
+    *s) echo "${1%s}" ;;
+    *) echo "$1" ;;
+  esac
+}
+WRK_LIMIT=$(( $(seconds "$DURATION") + $(seconds "$WARMUP") + 30 ))
+
+SERVER_PID=""
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_health() {  # port
+  for _ in $(seq 150); do
+    kill -0 "$SERVER_PID" 2>/dev/null || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$HOST:$1/health")" = 200 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+PREDICT_BODY=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$HERE/predict.lua")
+check_predict() {  # port name: the benchmarked request must succeed with the contract's answer
+  local got
+  got=$(curl -s --max-time 5 -H 'Content-Type: application/json' -d "$PREDICT_BODY" "http://$HOST:$1/predict")
+  "$PY" - "$got" "$PREDICT_BODY" <<'EOF' || die "$2: /predict answered '$got'"
+import json, re, sys
+got, body = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+words = re.split(rb"[^a-z]+", body["text"].encode().lower())
+pos = sum(w.decode() in {"good","great","love","excellent","happy","wonderful","best","nice"} for w in words)
+neg = sum(w.decode() in {"bad","terrible","hate","awful","sad","worst","poor","horrible"} for w in words)
+want = {"label": "POSITIVE" if pos >= neg else "NEGATIVE", "score": (max(pos, neg) + 1) / (pos + neg + 2)}
+sys.exit(0 if got == want else 1)
+EOF
+}
+
+start_serval() {
+  local log="$OUT/serval.stderr"
+  : >"$log"
+  taskset -c "$SERVER_CORE" "$BIN" --host "$HOST" --port 0 --threads 1 2>"$log" &
+  SERVER_PID=$!
+  local port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*serval: listening on http:\/\/[^:]*:\([0-9]*\) .*/\1/p' "$log" | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$log" >&2; die "serval did not start (no listening line in 10 s)"; }
+  wait_health "$port" || { cat "$log" >&2; die "serval /health not answering"; }
+  PORT=$port
+}
+
+start_fastapi() {
+  local port log="$OUT/uvicorn.stderr"
+  port=$(free_port)
+  taskset -c "$SERVER_CORE" "$PY" -m uvicorn --app-dir "$HERE" fastapi_app:app --host "$HOST" --port "$port" \
+    --workers 1 --no-access-log --log-level warning 2>"$log" &
+  SERVER_PID=$!
+  wait_health "$port" || { cat "$log" >&2; die "uvicorn did not start within 15 s"; }
+  PORT=$port
+}
+
+run_wrk() {  # name url [lua]
+  local name=$1 url=$2 script=()
+  [ $# -ge 3 ] && script=(-s "$3")
+  timeout "$WRK_LIMIT" taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${script[@]}" "$url" \
+    >"$OUT/$name.warmup.txt" 2>&1 || die "wrk warm-up failed for $name"
+  timeout "$WRK_LIMIT" taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${script[@]}" \
+    "$url" >"$OUT/$name.txt" 2>&1 || die "wrk failed for $name"
+}
+
+# wrk output -> "req_per_s p50_ms p99_ms errors"
+parse_wrk() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^Requests\/sec:/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx or 3xx responses:/ { err += $NF }
+    /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+    END { printf "%s %.3f %.3f %d\n", rps, p50, p99, err + 0 }' "$1"
+}
+
+ENDPOINTS=(health predict)
+declare -A URLPATH=([health]=/health [predict]=/predict)
+declare -A LUA=([health]="" [predict]="$HERE/predict.lua")
+
+for server in serval fastapi; do
+  echo "http_bench: $server alone on core $SERVER_CORE, wrk on core $CLIENT_CORE ($CONNECTIONS connections, $DURATION)" >&2
+  if [ "$server" = serval ]; then start_serval; else start_fastapi; fi
+  check_predict "$PORT" "$server"
+  for ep in "${ENDPOINTS[@]}"; do
+    if [ -n "${LUA[$ep]}" ]; then
+      run_wrk "$server-$ep" "http://$HOST:$PORT${URLPATH[$ep]}" "${LUA[$ep]}"
+    else
+      run_wrk "$server-$ep" "http://$HOST:$PORT${URLPATH[$ep]}"
+    fi
+  done
+  stop_server
+done
+
+status=0
+echo
+echo "| endpoint | serval req/s | FastAPI req/s | ratio | serval p50/p99 | FastAPI p50/p99 |"
+echo "|---|---:|---:|---:|---:|---:|"
+notes=()
+for ep in "${ENDPOINTS[@]}"; do
+  read -r s_rps s_p50 s_p99 s_err < <(parse_wrk "$OUT/serval-$ep.txt")
+  read -r f_rps f_p50 f_p99 f_err < <(parse_wrk "$OUT/fastapi-$ep.txt")
+  ratio=$(awk -v a="$s_rps" -v b="$f_rps" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')
+  printf "| %s %s | %.0f | %.0f | %s | %.2f / %.2f ms | %.2f / %.2f ms |\n" \
+    "$([ "$ep" = health ] && echo GET || echo POST)" "${URLPATH[$ep]}" "$s_rps" "$f_rps" "$ratio" \
+    "$s_p50" "$s_p99" "$f_p50" "$f_p99"
+  [ "$s_err" -eq 0 ] || { notes+=("serval ${URLPATH[$ep]}: $s_err errors/non-2xx (see $OUT/serval-$ep.txt)"); status=2; }
+  [ "$f_err" -eq 0 ] || { notes+=("FastAPI ${URLPATH[$ep]}: $f_err errors/non-2xx (see $OUT/fastapi-$ep.txt)"); status=2; }
+done
+echo
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), warm-up $WARMUP; server pinned to core $SERVER_CORE, wrk to core $CLIENT_CORE; raw output in $OUT"
+for n in "${notes[@]}"; do echo "WARNING: $n"; done
+exit $status

@@ -1,0 +1,127 @@
+// App: the application — typed routes, exception handlers, OpenAPI docs — and the Dispatcher
+// the HTTP connections call. One App per process (or per test); no global state.
+//
+//   serval::App app{{.title = "Spam filter"}};
+//   app.post("/classify", [](ClassifyIn in) -> ClassifyOut { ... }, {.summary = "Classify a text"});
+//   return app.run(argc, argv);   // --host --port --threads ...; SIGTERM drains
+//
+// Routes are registered before the server starts; /openapi.json and /docs come built in.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "serval/app/endpoint.hpp"
+#include "serval/app/route_doc.hpp"
+#include "serval/http/connection.hpp"
+#include "serval/http/router.hpp"
+#include "serval/net/server.hpp"
+
+namespace serval {
+
+struct AppInfo {
+  std::string title = "serval";
+  std::string version = "0.1.0";
+  std::string description;
+  std::string openapi_url = "/openapi.json";  // empty: no OpenAPI document (and no /docs)
+  std::string docs_url = "/docs";             // empty: no Swagger UI
+};
+
+class App : public http::Dispatcher {
+ public:
+  explicit App(AppInfo info = {});
+  ~App() override;
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  template <class F>
+  App& get(std::string_view path, F handler, RouteInfo info = {}) {
+    return route(http::Method::kGet, path, std::move(handler), std::move(info));
+  }
+  template <class F>
+  App& post(std::string_view path, F handler, RouteInfo info = {}) {
+    return route(http::Method::kPost, path, std::move(handler), std::move(info));
+  }
+  template <class F>
+  App& put(std::string_view path, F handler, RouteInfo info = {}) {
+    return route(http::Method::kPut, path, std::move(handler), std::move(info));
+  }
+  template <class F>
+  App& patch(std::string_view path, F handler, RouteInfo info = {}) {
+    return route(http::Method::kPatch, path, std::move(handler), std::move(info));
+  }
+  template <class F>
+  App& del(std::string_view path, F handler, RouteInfo info = {}) {
+    return route(http::Method::kDelete, path, std::move(handler), std::move(info));
+  }
+
+  template <class F>
+  App& route(http::Method method, std::string_view path, F handler, RouteInfo info = {}) {
+    RouteDoc doc;
+    doc.method = method;
+    doc.path = std::string(path);
+    doc.info = std::move(info);
+    RouteHandler h = bind_endpoint(std::move(handler), doc);
+    return add_route(std::move(doc), std::move(h));
+  }
+
+  // A route whose handler works on the raw request; `doc` describes it for OpenAPI.
+  App& add_route(RouteDoc doc, RouteHandler handler);
+
+  // Maps exceptions of type E (and types derived from it) to a response, like FastAPI's
+  // @app.exception_handler. Handlers are tried in registration order.
+  template <class E, class F>
+  App& exception_handler(F f) {
+    exception_handlers_.push_back(
+        [f = std::move(f)](std::exception_ptr e, const http::Request& req) -> std::optional<http::Response> {
+          try {
+            std::rethrow_exception(e);
+          } catch (const E& err) {
+            return f(err, req);
+          } catch (...) {
+            return std::nullopt;
+          }
+        });
+    return *this;
+  }
+
+  const AppInfo& info() const noexcept { return info_; }
+  const std::vector<RouteDoc>& routes() const noexcept { return docs_; }
+
+  // The OpenAPI 3.1 document for the registered routes (built once, then cached).
+  const std::string& openapi_json();
+
+  http::HandlerOutcome dispatch(http::Request& request) override;
+
+  // Parses --host --port --threads and the server limits (see --help), then serves until SIGTERM.
+  int run(int argc, char** argv);
+  int run(net::ServerOptions options);
+
+  // The response for an exception thrown by a handler (user handlers, HttpError, else 500).
+  http::Response handle_exception(std::exception_ptr error, const http::Request& request);
+
+ private:
+  void add_builtin_routes();
+  Task<http::Response> guarded(Task<http::Response> task, http::Request& request);
+
+  AppInfo info_;
+  http::Router router_;
+  std::vector<RouteHandler> handlers_;
+  std::vector<RouteDoc> docs_;
+  std::vector<std::function<std::optional<http::Response>(std::exception_ptr, const http::Request&)>>
+      exception_handlers_;
+  std::once_flag openapi_once_;
+  std::string openapi_;
+};
+
+// Parses the standard server flags. Returns false and fills `error` (usage on --help).
+bool parse_server_args(int argc, char** argv, net::ServerOptions& options, std::string& error, bool& help);
+std::string server_usage(std::string_view program);
+
+}  // namespace serval

@@ -1,0 +1,55 @@
+// RouteInfo (what a user says about an operation) and RouteDoc (what serval learns from the
+// handler's signature); together they become one operation in /openapi.json.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "serval/http/request.hpp"
+
+namespace serval {
+
+class SchemaRegistry;
+
+struct RouteInfo {
+  std::string summary;                  // default: derived from the path
+  std::string description;
+  std::vector<std::string> tags;
+  int status = 200;                     // status of a successful response
+  std::string response_description = "Successful Response";
+  std::string operation_id;             // default: derived from method and path
+  bool deprecated = false;
+  bool include_in_schema = true;
+  // Further documented responses, e.g. {{404, "Item not found"}}: {"detail": string} bodies.
+  std::vector<std::pair<int, std::string>> responses;
+};
+
+using SchemaFn = std::function<boost::json::value(SchemaRegistry&)>;
+
+struct ParamDoc {
+  const char* in;  // "path", "query", "header"
+  std::string name;
+  bool required = true;
+  std::string description;
+  bool deprecated = false;
+  SchemaFn schema;
+};
+
+struct RouteDoc {
+  http::Method method = http::Method::kGet;
+  std::string path;
+  RouteInfo info;
+  std::vector<ParamDoc> params;
+  SchemaFn body_schema;                    // empty: no request body
+  bool body_required = true;
+  std::string body_description;
+  SchemaFn response_schema;                // empty: no JSON schema (raw or streaming response)
+  std::string response_content_type = "application/json";
+  bool validates = false;                  // has inputs, so 422 is a possible answer
+};
+
+}  // namespace serval

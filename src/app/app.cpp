@@ -1,0 +1,277 @@
+#include "serval/app/app.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <stdexcept>
+
+#include <boost/json/serialize.hpp>
+
+#include "serval/observe/log.hpp"
+
+namespace serval {
+
+namespace detail {
+
+void add_missing(ValidationErrors& errs, std::string_view source, std::string_view name) {
+  ValidationIssue issue;
+  issue.type = "missing";
+  issue.loc = {std::string(source), std::string(name)};
+  issue.msg = "Field required";
+  issue.input = nullptr;
+  errs.add(std::move(issue));
+}
+
+bool body_is_json(const http::Request& req, ValidationErrors& errs) {
+  std::string_view ct = req.header("content-type");
+  if (ct.empty()) return true;  // like FastAPI: no Content-Type, try JSON
+  std::string_view media = ct.substr(0, ct.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (http::iequals(media, "application/json")) return true;
+  // application/<anything>+json (problem+json, merge-patch+json...) is JSON too.
+  if (media.size() > 5 && http::iequals(media.substr(media.size() - 5), "+json") &&
+      http::iequals(media.substr(0, 12), "application/"))
+    return true;
+  ValidationIssue issue;
+  issue.type = "content_type";
+  issue.loc = {std::string("body")};
+  issue.msg = "Content-Type must be application/json";
+  issue.input = boost::json::string(ct);
+  errs.add(std::move(issue));
+  return false;
+}
+
+http::Response validation_failed(const ValidationErrors& errs) { return http::Response::json(422, errs.to_json()); }
+
+}  // namespace detail
+
+App::App(AppInfo info) : info_(std::move(info)) { add_builtin_routes(); }
+App::~App() = default;
+
+App& App::add_route(RouteDoc doc, RouteHandler handler) {
+  // Every {param} of the path must be declared by the handler, and every Path<> must be in the path.
+  auto names = http::Router::param_names(doc.path);
+  for (const auto& p : doc.params) {
+    if (std::string_view(p.in) != "path") continue;
+    bool found = false;
+    for (const auto& n : names) found = found || n == p.name;
+    if (!found)
+      throw std::logic_error("route " + doc.path + ": handler parameter serval::Path<..., \"" + p.name +
+                             "\"> has no {" + p.name + "} in the path");
+  }
+  for (const auto& n : names) {
+    bool declared = false;
+    for (const auto& p : doc.params) declared = declared || (std::string_view(p.in) == "path" && p.name == n);
+    if (!declared) {
+      ParamDoc p;
+      p.in = "path";
+      p.name = n;
+      p.schema = [](SchemaRegistry&) { return boost::json::value{{"type", "string"}}; };
+      doc.params.push_back(std::move(p));
+    }
+  }
+  router_.add(doc.method, doc.path, handlers_.size());
+  handlers_.push_back(std::move(handler));
+  docs_.push_back(std::move(doc));
+  return *this;
+}
+
+http::HandlerOutcome App::dispatch(http::Request& req) {
+  http::Router::Match m = router_.match(req.method, req.path, req.path_params);
+  switch (m.kind) {
+    case http::Router::Match::Kind::kNotFound:
+      return http::Response::error(404, "Not Found");
+    case http::Router::Match::Kind::kMethodNotAllowed:
+      if (req.method == http::Method::kOptions) {
+        http::Response r;
+        r.status = 204;
+        r.headers.emplace_back("Allow", m.allow + ", OPTIONS");
+        return r;
+      }
+      return http::Response::error(405, "Method Not Allowed").with_header("Allow", m.allow);
+    case http::Router::Match::Kind::kFound:
+      break;
+  }
+  req.route = m.pattern;
+  try {
+    http::HandlerOutcome out = handlers_[m.route_id](req);
+    if (auto* task = std::get_if<Task<http::Response>>(&out)) return guarded(std::move(*task), req);
+    return out;
+  } catch (...) {
+    return handle_exception(std::current_exception(), req);
+  }
+}
+
+Task<http::Response> App::guarded(Task<http::Response> task, http::Request& req) {
+  std::exception_ptr error;
+  try {
+    co_return co_await std::move(task);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  co_return handle_exception(error, req);
+}
+
+http::Response App::handle_exception(std::exception_ptr error, const http::Request& req) {
+  for (auto& h : exception_handlers_) {
+    try {
+      if (auto r = h(error, req)) return std::move(*r);
+    } catch (const std::exception& e) {
+      log::error("exception handler threw: ", e.what());
+      return http::Response::error(500, "Internal Server Error");
+    }
+  }
+  try {
+    std::rethrow_exception(error);
+  } catch (const HttpError& e) {
+    http::Response r;
+    r.status = e.status();
+    r.body = "{\"detail\":";
+    r.body += boost::json::serialize(e.detail());
+    r.body += '}';
+    r.headers = e.headers();
+    return r;
+  } catch (const std::exception& e) {
+    log::error(http::to_string(req.method), " ", req.path, ": unhandled exception: ", e.what());
+  } catch (...) {
+    log::error(http::to_string(req.method), " ", req.path, ": unhandled non-standard exception");
+  }
+  return http::Response::error(500, "Internal Server Error");
+}
+
+// --- command line ------------------------------------------------------------------------------
+
+std::string server_usage(std::string_view program) {
+  std::string u = "usage: ";
+  u += program;
+  u += R"( [options]
+  --host HOST                 address to listen on (default 127.0.0.1)
+  --port PORT                 port (default 8000; 0 picks a free one)
+  --threads N                 event loops (default: one per core)
+  --max-connections N         beyond this, new connections get 503 (default 10000)
+  --max-body-bytes N          larger request bodies get 413 (default 16777216)
+  --max-header-bytes N        larger request heads get 431 (default 16384)
+  --read-timeout-ms N         a started request must arrive within this, else 408 (default 30000)
+  --keep-alive-timeout-ms N   idle keep-alive connections close after this (default 5000)
+  --drain-timeout-ms N        on SIGTERM, wait this long for requests in progress (default 10000)
+  --log-level LEVEL           debug, info, warning or error (default info)
+  --help                      this text
+)";
+  return u;
+}
+
+namespace {
+bool parse_number(std::string_view s, long long& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+}  // namespace
+
+bool parse_server_args(int argc, char** argv, net::ServerOptions& o, std::string& error, bool& help) {
+  help = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool inline_value = false;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      inline_value = true;
+    }
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+      return false;
+    }
+    auto need = [&]() -> bool {
+      if (inline_value) return true;
+      if (i + 1 >= argc) {
+        error = "option " + std::string(arg) + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+    auto number = [&](long long lo, long long hi, long long& out) -> bool {
+      if (!need()) return false;
+      if (!parse_number(value, out) || out < lo || out > hi) {
+        error = "option " + std::string(arg) + ": expected a number in [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "], got '" + std::string(value) + "'";
+        return false;
+      }
+      return true;
+    };
+    long long n = 0;
+    if (arg == "--host") {
+      if (!need()) return false;
+      o.host = std::string(value);
+    } else if (arg == "--port") {
+      if (!number(0, 65535, n)) return false;
+      o.port = static_cast<int>(n);
+    } else if (arg == "--threads") {
+      if (!number(1, 1024, n)) return false;
+      o.threads = static_cast<int>(n);
+    } else if (arg == "--max-connections") {
+      if (!number(1, 10'000'000, n)) return false;
+      o.max_connections = static_cast<std::size_t>(n);
+    } else if (arg == "--max-body-bytes") {
+      if (!number(0, 1LL << 40, n)) return false;
+      o.limits.max_body = static_cast<std::size_t>(n);
+    } else if (arg == "--max-header-bytes") {
+      if (!number(256, 1 << 24, n)) return false;
+      o.limits.max_header_bytes = static_cast<std::size_t>(n);
+      o.limits.max_request_line = std::min(o.limits.max_request_line, o.limits.max_header_bytes);
+    } else if (arg == "--read-timeout-ms") {
+      if (!number(1, 86'400'000, n)) return false;
+      o.read_timeout = std::chrono::milliseconds(n);
+    } else if (arg == "--keep-alive-timeout-ms") {
+      if (!number(1, 86'400'000, n)) return false;
+      o.keep_alive_timeout = std::chrono::milliseconds(n);
+    } else if (arg == "--drain-timeout-ms") {
+      if (!number(0, 86'400'000, n)) return false;
+      o.drain_timeout = std::chrono::milliseconds(n);
+    } else if (arg == "--log-level") {
+      if (!need()) return false;
+      if (value == "debug") log::set_level(log::Level::kDebug);
+      else if (value == "info") log::set_level(log::Level::kInfo);
+      else if (value == "warning") log::set_level(log::Level::kWarning);
+      else if (value == "error") log::set_level(log::Level::kError);
+      else {
+        error = "option --log-level: expected debug, info, warning or error";
+        return false;
+      }
+    } else {
+      error = "unknown option '" + std::string(argv[i]) + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+int App::run(int argc, char** argv) {
+  net::ServerOptions options;
+  std::string error;
+  bool help = false;
+  std::string program = argc > 0 ? argv[0] : "serval";
+  if (!parse_server_args(argc, argv, options, error, help)) {
+    if (help) {
+      std::fputs(server_usage(program).c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "%s: %s\n%s", program.c_str(), error.c_str(), server_usage(program).c_str());
+    return 2;
+  }
+  return run(std::move(options));
+}
+
+int App::run(net::ServerOptions options) {
+  try {
+    openapi_json();  // fail at start-up, not on the first request, if a schema cannot be built
+    net::Server server(std::move(options), *this);
+    server.start();
+    return server.wait();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "serval: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace serval

@@ -1,0 +1,177 @@
+// Builds the OpenAPI 3.1 document from the routes' RouteDocs (see route_doc.hpp).
+#include <cctype>
+
+#include <boost/json.hpp>
+
+#include "serval/app/app.hpp"
+
+namespace serval {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string words_from_path(http::Method method, const std::string& path) {
+  // "/v2/models/{name}/infer" with POST -> "Post V2 Models Name Infer", like FastAPI's titles.
+  std::string out(http::to_string(method));
+  for (std::size_t i = 1; i < out.size(); ++i) out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+  bool start = true;
+  for (char c : path) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      if (start) {
+        out.push_back(' ');
+        out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      } else {
+        out.push_back(c);
+      }
+      start = false;
+    } else {
+      start = true;
+    }
+  }
+  return out;
+}
+
+std::string operation_id(http::Method method, const std::string& path) {
+  std::string id;
+  for (char c : path) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      id.push_back(c);
+    } else if (!id.empty() && id.back() != '_') {
+      id.push_back('_');
+    }
+  }
+  if (!id.empty() && id.back() != '_') id.push_back('_');
+  std::string m(http::to_string(method));
+  for (char& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return id + m;
+}
+
+json::object validation_error_schemas() {
+  json::object loc_item{{"anyOf", json::array{json::object{{"type", "string"}}, json::object{{"type", "integer"}}}}};
+  json::object validation_error{
+      {"title", "ValidationError"},
+      {"type", "object"},
+      {"required", json::array{"loc", "msg", "type"}},
+      {"properties",
+       json::object{{"loc", json::object{{"title", "Location"}, {"type", "array"}, {"items", loc_item}}},
+                    {"msg", json::object{{"title", "Message"}, {"type", "string"}}},
+                    {"type", json::object{{"title", "Error Type"}, {"type", "string"}}},
+                    {"input", json::object{{"title", "Input"}}},
+                    {"ctx", json::object{{"title", "Context"}, {"type", "object"}}}}}};
+  json::object http_validation_error{
+      {"title", "HTTPValidationError"},
+      {"type", "object"},
+      {"properties", json::object{{"detail", json::object{{"title", "Detail"},
+                                                          {"type", "array"},
+                                                          {"items", json::object{{"$ref", "#/components/schemas/ValidationError"}}}}}}}};
+  json::object http_error{{"title", "HTTPError"},
+                          {"type", "object"},
+                          {"required", json::array{"detail"}},
+                          {"properties", json::object{{"detail", json::object{{"title", "Detail"}}}}}};
+  return json::object{{"ValidationError", validation_error},
+                      {"HTTPValidationError", http_validation_error},
+                      {"HTTPError", http_error}};
+}
+
+json::object content(const std::string& type, json::value schema) {
+  return json::object{{type, json::object{{"schema", std::move(schema)}}}};
+}
+
+}  // namespace
+
+const std::string& App::openapi_json() {
+  std::call_once(openapi_once_, [this] {
+    SchemaRegistry registry;
+    json::object paths;
+    bool uses_http_error = false, uses_validation = false;
+    for (const RouteDoc& doc : docs_) {
+      if (!doc.info.include_in_schema) continue;
+      json::object op;
+      op["summary"] = doc.info.summary.empty() ? words_from_path(doc.method, doc.path) : doc.info.summary;
+      if (!doc.info.description.empty()) op["description"] = doc.info.description;
+      op["operationId"] = doc.info.operation_id.empty() ? operation_id(doc.method, doc.path) : doc.info.operation_id;
+      if (!doc.info.tags.empty()) {
+        json::array tags;
+        for (const auto& t : doc.info.tags) tags.emplace_back(t);
+        op["tags"] = std::move(tags);
+      }
+      if (doc.info.deprecated) op["deprecated"] = true;
+      if (!doc.params.empty()) {
+        json::array params;
+        for (const ParamDoc& p : doc.params) {
+          json::object param{{"name", p.name}, {"in", p.in}, {"required", p.required}};
+          if (!p.description.empty()) param["description"] = p.description;
+          if (p.deprecated) param["deprecated"] = true;
+          json::value schema = p.schema ? p.schema(registry) : json::value(json::object{});
+          if (schema.is_object() && !schema.as_object().contains("title") && !schema.as_object().contains("$ref")) {
+            std::string title = p.name;
+            bool up = true;
+            for (char& c : title) {
+              if (c == '_' || c == '-') {
+                c = ' ';
+                up = true;
+              } else if (up) {
+                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                up = false;
+              }
+            }
+            schema.as_object()["title"] = title;
+          }
+          param["schema"] = std::move(schema);
+          params.emplace_back(std::move(param));
+        }
+        op["parameters"] = std::move(params);
+      }
+      if (doc.body_schema) {
+        json::object body{{"required", doc.body_required}, {"content", content("application/json", doc.body_schema(registry))}};
+        if (!doc.body_description.empty()) body["description"] = doc.body_description;
+        op["requestBody"] = std::move(body);
+      }
+      json::object responses;
+      json::object ok{{"description", doc.info.response_description}};
+      if (doc.info.status != 204 && doc.info.status != 304) {
+        json::value schema = doc.response_schema ? doc.response_schema(registry) : json::value(json::object{});
+        if (doc.response_content_type == "text/event-stream") {
+          ok["content"] = content(doc.response_content_type, json::object{{"type", "string"}});
+        } else {
+          ok["content"] = content(doc.response_content_type, std::move(schema));
+        }
+      }
+      responses[std::to_string(doc.info.status)] = std::move(ok);
+      for (const auto& [status, description] : doc.info.responses) {
+        responses[std::to_string(status)] =
+            json::object{{"description", description},
+                         {"content", content("application/json", json::object{{"$ref", "#/components/schemas/HTTPError"}})}};
+        uses_http_error = true;
+      }
+      if (doc.validates) {
+        responses["422"] = json::object{
+            {"description", "Validation Error"},
+            {"content", content("application/json", json::object{{"$ref", "#/components/schemas/HTTPValidationError"}})}};
+        uses_validation = true;
+      }
+      op["responses"] = std::move(responses);
+      std::string method(http::to_string(doc.method));
+      for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      json::value& item = paths[doc.path];
+      if (!item.is_object()) item = json::object{};
+      item.as_object()[method] = std::move(op);
+    }
+    json::object schemas = registry.components();
+    json::object errors = validation_error_schemas();
+    if (uses_validation) {
+      schemas["ValidationError"] = errors["ValidationError"];
+      schemas["HTTPValidationError"] = errors["HTTPValidationError"];
+    }
+    if (uses_http_error) schemas["HTTPError"] = errors["HTTPError"];
+    json::object info{{"title", info_.title}, {"version", info_.version}};
+    if (!info_.description.empty()) info["description"] = info_.description;
+    json::object document{{"openapi", "3.1.0"}, {"info", std::move(info)}, {"paths", std::move(paths)}};
+    if (!schemas.empty()) document["components"] = json::object{{"schemas", std::move(schemas)}};
+    openapi_ = json::serialize(document);
+  });
+  return openapi_;
+}
+
+}  // namespace serval
