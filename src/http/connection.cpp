@@ -68,6 +68,15 @@ char* Connection::input_space(std::size_t min_free) {
 
 void Connection::process() {
   auto self = shared_from_this();  // a handler may drop the last other reference
+  if (upgraded_) {
+    if (in_len_ > in_start_ && !closed_) {
+      std::size_t used = upgraded_->on_data({in_.data() + in_start_, in_len_ - in_start_});
+      in_start_ += std::min(used, in_len_ - in_start_);
+      if (in_start_ == in_len_) in_start_ = in_len_ = 0;
+    }
+    flush();
+    return;
+  }
   while (!busy_ && !closed_ && !close_after_ && in_start_ < in_len_) {
     std::span<char> buf(in_.data() + in_start_, in_len_ - in_start_);
     ParseStatus st = parser_.parse(buf);
@@ -150,7 +159,47 @@ void Connection::write_head(const Response& r, bool chunked, bool keep_alive) {
   out_ += "\r\n";
 }
 
+void Connection::run_on_sent(Response& r) {
+  for (auto& fn : r.on_sent) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      log::error("on_sent callback failed: ", e.what());
+    }
+  }
+  r.on_sent.clear();
+}
+
+void Connection::write(std::string_view bytes) {
+  if (closed_) return;
+  out_ += bytes;
+  flush();
+}
+
+void Connection::close_after_flush() {
+  close_after_ = true;
+  busy_ = false;
+  flush();
+}
+
 void Connection::finish(Response&& r) {
+  if (r.status == 101 && r.upgrade && !draining_) {
+    // Switching protocols: the head goes out, then the bytes belong to the new protocol.
+    write_head(r, false, true);
+    in_start_ += parser_.consumed();
+    parser_.reset();
+    busy_ = false;
+    upgraded_ = std::move(r.upgrade);
+    upgraded_->start(*this);
+    run_on_sent(r);
+    if (in_start_ < in_len_ && !closed_) {
+      std::size_t used = upgraded_->on_data({in_.data() + in_start_, in_len_ - in_start_});
+      in_start_ += std::min(used, in_len_ - in_start_);
+    }
+    if (in_start_ == in_len_) in_start_ = in_len_ = 0;
+    flush();
+    return;
+  }
   bool keep_alive = keep_alive_ && !close_after_ && !draining_;
   if (r.stream && !head_request_ && !has_no_body(r.status)) {
     // HTTP/1.0 has no chunked encoding: the body ends when the connection does.
@@ -159,6 +208,7 @@ void Connection::finish(Response&& r) {
     keep_alive_ = keep_alive;
     write_head(r, chunked, keep_alive);
     flush();
+    run_on_sent(r);
     auto stream = std::move(*r.stream);
     pump(shared_from_this(), std::move(stream));
     return;
@@ -167,6 +217,10 @@ void Connection::finish(Response&& r) {
   write_head(r, false, keep_alive);
   if (!head_request_ && !has_no_body(r.status)) out_ += r.body;
   request_done();
+  if (!r.on_sent.empty()) {
+    flush();
+    run_on_sent(r);
+  }
 }
 
 detail::Detached Connection::pump(std::shared_ptr<Connection> self, AsyncGenerator<std::string> stream) {
@@ -226,6 +280,7 @@ void Connection::flush() {
 
 void Connection::on_writable() {
   flush();
+  if (upgraded_ && !closed_) upgraded_->on_writable();
   if (writable_waiter_ && (closed_ || unsent_bytes() < options_.stream_high_water)) {
     std::exchange(writable_waiter_, {}).resume();
   }
@@ -235,11 +290,19 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   close_transport();
+  if (upgraded_) {
+    auto protocol = std::move(upgraded_);
+    protocol->on_closed();
+  }
   if (writable_waiter_) std::exchange(writable_waiter_, {}).resume();
 }
 
 void Connection::close_when_idle() {
   draining_ = true;
+  if (upgraded_) {  // the protocol decides how to end (a WebSocket sends close 1001)
+    upgraded_->on_shutdown();
+    return;
+  }
   if (!busy_ && !has_partial_request() && unsent_bytes() == 0) close();
 }
 

@@ -97,7 +97,7 @@ class SocketConnection final : public http::Connection, public IoHandler {
 
   // Called by the sweep timer: enforce the read and keep-alive timeouts.
   void check_timeouts(Clock::time_point now) {
-    if (closed() || busy()) return;
+    if (closed() || busy() || upgraded()) return;  // an upgraded protocol keeps its own timers
     if (has_partial_request()) {
       if (now > request_deadline_) fail(408, "Request timed out");
     } else if (unsent_bytes() == 0 && now > idle_deadline_) {

@@ -315,7 +315,8 @@ bool read(const boost::json::value& v, T& out, const Path& path, ValidationError
     double d = 0;
     if (!read_double(v, d, std::is_same_v<T, float>, path, errs)) return false;
     out = static_cast<T>(d);
-    return !r.has_bounds() || check_double_rules(d, r, path, Input::of(v), errs);
+    // Checked after narrowing: 0.99999999999 is below lt(1) but becomes 1.0f.
+    return !r.has_bounds() || check_double_rules(static_cast<double>(out), r, path, Input::of(v), errs);
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (!read_string(v, out, path, errs)) return false;
     return !(r.has_length() || r.has_pattern()) || check_string_rules(out, r, path, Input::of(v), errs);
@@ -405,7 +406,7 @@ bool parse_text(std::string_view text, T& out, const Path& path, ValidationError
     double d = 0;
     if (!parse_double_text(text, d, std::is_same_v<T, float>, path, errs)) return false;
     out = static_cast<T>(d);
-    return !r.has_bounds() || check_double_rules(d, r, path, Input::of_text(text), errs);
+    return !r.has_bounds() || check_double_rules(static_cast<double>(out), r, path, Input::of_text(text), errs);
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (!parse_string_text(text, out, path, errs)) return false;
     return !(r.has_length() || r.has_pattern()) || check_string_rules(out, r, path, Input::of_text(text), errs);

@@ -35,7 +35,7 @@ struct ConnectionOptions {
   std::size_t stream_high_water = 256 * 1024;  // pause a streaming producer above this many unsent bytes
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public std::enable_shared_from_this<Connection>, private UpgradeIo {
  public:
   Connection(Dispatcher& dispatcher, const ConnectionOptions& options);
   virtual ~Connection();
@@ -49,10 +49,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close_when_idle();
 
   bool closed() const noexcept { return closed_; }
+  bool upgraded() const noexcept { return static_cast<bool>(upgraded_); }
   bool busy() const noexcept { return busy_; }
   // True when bytes of an unfinished request are buffered (used for the read timeout).
-  bool has_partial_request() const noexcept { return in_len_ > in_start_; }
-  std::size_t unsent_bytes() const noexcept { return out_.size() - out_sent_; }
+  bool has_partial_request() const noexcept { return !upgraded_ && in_len_ > in_start_; }
+  std::size_t unsent_bytes() const noexcept override { return out_.size() - out_sent_; }
 
   // Answers `status` with a JSON error body and closes (timeouts, overload).
   void fail(int status, std::string_view detail);
@@ -86,6 +87,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_body(Response&& response);
   detail::Detached pump(std::shared_ptr<Connection> self, AsyncGenerator<std::string> stream);
   void request_done();
+  void run_on_sent(Response& response);
+  // UpgradeIo, for the protocol that took the connection over.
+  void write(std::string_view bytes) override;
+  void close_after_flush() override;
+  void abort() override { close(); }
+
+  std::shared_ptr<UpgradedProtocol> upgraded_;
 
   Dispatcher& dispatcher_;
   const ConnectionOptions& options_;
