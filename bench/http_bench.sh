@@ -133,6 +133,16 @@ parse_wrk() {
     END { printf "%s %.3f %.3f %d\n", rps, p50, p99, err + 0 }' "$1"
 }
 
+# CPU already in use by other processes (percent of all cores over 1 s): other load skews every number.
+busy_percent() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  [ "$total" -gt 0 ] && echo $(( 100 * (total - idle) / total )) || echo 0
+}
+BUSY_BEFORE=$(busy_percent)
+
 ENDPOINTS=(health predict)
 declare -A URLPATH=([health]=/health [predict]=/predict)
 declare -A LUA=([health]="" [predict]="$HERE/predict.lua")
@@ -168,5 +178,9 @@ for ep in "${ENDPOINTS[@]}"; do
 done
 echo
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), warm-up $WARMUP; server pinned to core $SERVER_CORE, wrk to core $CLIENT_CORE; raw output in $OUT"
+BUSY_AFTER=$(busy_percent)
+if [ "$BUSY_BEFORE" -gt 10 ] || [ "$BUSY_AFTER" -gt 10 ]; then
+  notes+=("the machine was busy before/after the run (${BUSY_BEFORE}% / ${BUSY_AFTER}% CPU in use by other processes): numbers are skewed, re-run on a quiet machine")
+fi
 for n in "${notes[@]}"; do echo "WARNING: $n"; done
 exit $status

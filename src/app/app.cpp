@@ -75,40 +75,115 @@ App& App::add_route(RouteDoc doc, RouteHandler handler) {
   return *this;
 }
 
-http::HandlerOutcome App::dispatch(http::Request& req) {
-  http::Router::Match m = router_.match(req.method, req.path, req.path_params);
-  switch (m.kind) {
-    case http::Router::Match::Kind::kNotFound:
-      return http::Response::error(404, "Not Found");
-    case http::Router::Match::Kind::kMethodNotAllowed:
-      if (req.method == http::Method::kOptions) {
-        http::Response r;
-        r.status = 204;
-        r.headers.emplace_back("Allow", m.allow + ", OPTIONS");
-        return r;
-      }
-      return http::Response::error(405, "Method Not Allowed").with_header("Allow", m.allow);
-    case http::Router::Match::Kind::kFound:
-      break;
+namespace {
+// Contexts are reused from a per-thread pool: no allocation per request in steady state.
+thread_local std::vector<std::unique_ptr<Context>> t_context_pool;
+
+Context* acquire_context(App* app, http::Request& req) {
+  std::unique_ptr<Context> ctx;
+  if (t_context_pool.empty()) {
+    ctx = std::make_unique<Context>();
+  } else {
+    ctx = std::move(t_context_pool.back());
+    t_context_pool.pop_back();
   }
-  req.route = m.pattern;
-  try {
-    http::HandlerOutcome out = handlers_[m.route_id](req);
-    if (auto* task = std::get_if<Task<http::Response>>(&out)) return guarded(std::move(*task), req);
-    return out;
-  } catch (...) {
-    return handle_exception(std::current_exception(), req);
-  }
+  ctx->reset(app, &req);
+  req.context = ctx.get();
+  return ctx.release();
 }
 
-Task<http::Response> App::guarded(Task<http::Response> task, http::Request& req) {
-  std::exception_ptr error;
+void release_context(Context* ctx) {
+  ctx->reset(nullptr, nullptr);
+  if (t_context_pool.size() < 1024) {
+    t_context_pool.emplace_back(ctx);
+  } else {
+    delete ctx;
+  }
+}
+}  // namespace
+
+struct App::Progress {
+  std::size_t global = 0;                          // global steps whose before() ran
+  const std::vector<MiddlewarePtr>* route = nullptr;
+  std::size_t route_ran = 0;                       // route steps whose before() ran
+};
+
+App& App::use(MiddlewarePtr middleware) {
+  middleware_.push_back(std::move(middleware));
+  return *this;
+}
+
+http::HandlerOutcome App::dispatch(http::Request& req) {
+  Context* ctx = acquire_context(this, req);
+  Progress progress;
+  http::Response response;
   try {
-    co_return co_await std::move(task);
+    for (const auto& mw : middleware_) {
+      ++progress.global;
+      if (auto early = mw->before(req, *ctx)) return complete(std::move(*early), req, ctx, progress);
+    }
+    http::Router::Match m = router_.match(req.method, req.path, req.path_params);
+    switch (m.kind) {
+      case http::Router::Match::Kind::kNotFound:
+        return complete(http::Response::error(404, "Not Found"), req, ctx, progress);
+      case http::Router::Match::Kind::kMethodNotAllowed:
+        if (req.method == http::Method::kOptions) {
+          http::Response r;
+          r.status = 204;
+          r.headers.emplace_back("Allow", m.allow + ", OPTIONS");
+          return complete(std::move(r), req, ctx, progress);
+        }
+        return complete(http::Response::error(405, "Method Not Allowed").with_header("Allow", m.allow), req, ctx,
+                        progress);
+      case http::Router::Match::Kind::kFound:
+        break;
+    }
+    req.route = m.pattern;
+    const auto& route_mw = docs_[m.route_id].info.middleware;
+    if (!route_mw.empty()) {
+      progress.route = &route_mw;
+      for (const auto& mw : route_mw) {
+        ++progress.route_ran;
+        if (auto early = mw->before(req, *ctx)) return complete(std::move(*early), req, ctx, progress);
+      }
+    }
+    http::HandlerOutcome out = handlers_[m.route_id](req);
+    if (auto* task = std::get_if<Task<http::Response>>(&out)) return guarded(std::move(*task), req, ctx, progress);
+    response = std::move(std::get<http::Response>(out));
+  } catch (...) {
+    response = handle_exception(std::current_exception(), req);
+  }
+  return complete(std::move(response), req, ctx, progress);
+}
+
+http::Response App::complete(http::Response response, http::Request& req, Context* ctx, const Progress& progress) {
+  for (auto& h : ctx->response_headers()) response.headers.push_back(std::move(h));
+  try {
+    if (progress.route != nullptr)
+      for (std::size_t i = progress.route_ran; i-- > 0;) (*progress.route)[i]->after(req, *ctx, response);
+    for (std::size_t i = progress.global; i-- > 0;) middleware_[i]->after(req, *ctx, response);
+  } catch (...) {
+    response = handle_exception(std::current_exception(), req);
+  }
+  if (!ctx->background().empty()) {
+    auto tasks = std::make_shared<std::vector<std::function<void()>>>(std::move(ctx->background()));
+    response.on_sent.push_back([this, tasks] { run_background(std::move(*tasks)); });
+  }
+  req.context = nullptr;
+  release_context(ctx);
+  return response;
+}
+
+Task<http::Response> App::guarded(Task<http::Response> task, http::Request& req, Context* ctx, Progress progress) {
+  std::exception_ptr error;
+  http::Response response;
+  try {
+    response = co_await std::move(task);
   } catch (...) {
     error = std::current_exception();
   }
-  co_return handle_exception(error, req);
+  if (error) response = handle_exception(error, req);
+  co_return complete(std::move(response), req, ctx, progress);
 }
 
 http::Response App::handle_exception(std::exception_ptr error, const http::Request& req) {
@@ -265,9 +340,12 @@ int App::run(int argc, char** argv) {
 int App::run(net::ServerOptions options) {
   try {
     openapi_json();  // fail at start-up, not on the first request, if a schema cannot be built
+    auto drain = options.drain_timeout;
     net::Server server(std::move(options), *this);
     server.start();
-    return server.wait();
+    int rc = server.wait();
+    if (!background_.drain(drain)) log::warning("shutdown: background tasks still running after the drain deadline");
+    return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "serval: %s\n", e.what());
     return 1;

@@ -11,7 +11,16 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+// GCC 12 with -fsanitize=address reports false -Wmaybe-uninitialized inside libstdc++'s regex
+// compiler (GCC bug 105562); the code is not ours and is correct.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <regex>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #include <stdexcept>
 #include <system_error>
 #include <unordered_map>

@@ -98,6 +98,7 @@ void Connection::process() {
 void Connection::handle_request() {
   busy_ = true;
   Request& req = parser_.request();
+  req.remote_address = remote_address_;
   keep_alive_ = req.keep_alive;
   head_request_ = req.method == Method::kHead;
   version_minor_ = req.version_minor;

@@ -200,7 +200,9 @@ int bound_port(int fd) {
 void Listener::on_io(std::uint32_t) {
   if (worker_.draining) return;
   while (true) {
-    int fd = ::accept4(worker_.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = ::accept4(worker_.listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) log::warning("accept: out of file descriptors");
@@ -216,6 +218,12 @@ void Listener::on_io(std::uint32_t) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto conn = std::make_shared<SocketConnection>(server_, worker_, fd);
+    char addr[INET6_ADDRSTRLEN] = {0};
+    if (peer.ss_family == AF_INET)
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, addr, sizeof addr);
+    else if (peer.ss_family == AF_INET6)
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, addr, sizeof addr);
+    conn->set_remote_address(addr);
     SocketConnection* key = conn.get();
     worker_.connections.emplace(key, std::move(conn));
     worker_.loop.add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, key);

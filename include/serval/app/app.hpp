@@ -17,7 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "serval/app/background.hpp"
+#include "serval/app/context.hpp"
 #include "serval/app/endpoint.hpp"
+#include "serval/app/middleware.hpp"
 #include "serval/app/route_doc.hpp"
 #include "serval/http/connection.hpp"
 #include "serval/http/router.hpp"
@@ -91,6 +94,9 @@ class App : public http::Dispatcher {
     return *this;
   }
 
+  // Appends a step to the global middleware list (runs for every request, in order of use()).
+  App& use(MiddlewarePtr middleware);
+
   const AppInfo& info() const noexcept { return info_; }
   const std::vector<RouteDoc>& routes() const noexcept { return docs_; }
 
@@ -103,13 +109,20 @@ class App : public http::Dispatcher {
   int run(int argc, char** argv);
   int run(net::ServerOptions options);
 
+  // Runs a request's background tasks on the pool (called once its response is sent).
+  void run_background(std::vector<std::function<void()>> tasks) { background_.submit(std::move(tasks)); }
+  BackgroundPool& background_pool() noexcept { return background_; }
+
   // The response for an exception thrown by a handler (user handlers, HttpError, else 500).
   http::Response handle_exception(std::exception_ptr error, const http::Request& request);
 
  private:
   void add_builtin_routes();
-  Task<http::Response> guarded(Task<http::Response> task, http::Request& request);
-
+  struct Progress;  // how far a request got through the middleware lists
+  Task<http::Response> guarded(Task<http::Response> task, http::Request& request, Context* ctx, Progress progress);
+  http::Response complete(http::Response response, http::Request& request, Context* ctx, const Progress& progress);
+  std::vector<MiddlewarePtr> middleware_;
+  BackgroundPool background_{2};
   AppInfo info_;
   http::Router router_;
   std::vector<RouteHandler> handlers_;

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "serval/app/context.hpp"
 #include "serval/app/errors.hpp"
 #include "serval/app/json.hpp"
 #include "serval/app/json_schema.hpp"
@@ -105,6 +106,30 @@ struct Arg<A, http::Request> {
   static constexpr bool kIsBody = false, kIsInput = false;
   static void extract(http::Request& req, stored& s, ValidationErrors&) { s = &req; }
   static http::Request& get(stored& s) { return *s; }
+  static void document(RouteDoc&) {}
+};
+
+template <class A>
+struct Arg<A, Context> {
+  static_assert(std::is_lvalue_reference_v<A>, "serval: take the request context by reference: serval::Context&");
+  using stored = Context*;
+  static constexpr bool kIsBody = false, kIsInput = false;
+  static void extract(http::Request& req, stored& s, ValidationErrors&) { s = static_cast<Context*>(req.context); }
+  static Context& get(stored& s) { return *s; }
+  static void document(RouteDoc&) {}
+};
+
+template <class A>
+struct Arg<A, BackgroundTasks> {
+  using stored = BackgroundTasks*;
+  static constexpr bool kIsBody = false, kIsInput = false;
+  static void extract(http::Request& req, stored& s, ValidationErrors&) {
+    // Lives in the Context, which outlives the handler.
+    auto* ctx = static_cast<Context*>(req.context);
+    s = ctx->find<BackgroundTasks>();
+    if (s == nullptr) s = &ctx->emplace<BackgroundTasks>(*ctx);
+  }
+  static BackgroundTasks& get(stored& s) { return *s; }
   static void document(RouteDoc&) {}
 };
 

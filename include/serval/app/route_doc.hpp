@@ -9,6 +9,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "serval/app/middleware.hpp"
 #include "serval/http/request.hpp"
 
 namespace serval {
@@ -26,6 +27,8 @@ struct RouteInfo {
   bool include_in_schema = true;
   // Further documented responses, e.g. {{404, "Item not found"}}: {"detail": string} bodies.
   std::vector<std::pair<int, std::string>> responses;
+  // Middleware for this route only, run after the app's global list (see middleware.hpp).
+  std::vector<MiddlewarePtr> middleware;
 };
 
 using SchemaFn = std::function<boost::json::value(SchemaRegistry&)>;

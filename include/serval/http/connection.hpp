@@ -55,6 +55,9 @@ class Connection : public std::enable_shared_from_this<Connection>, private Upgr
   bool has_partial_request() const noexcept { return !upgraded_ && in_len_ > in_start_; }
   std::size_t unsent_bytes() const noexcept override { return out_.size() - out_sent_; }
 
+  // The peer's address, copied into every request's remote_address.
+  void set_remote_address(std::string address) { remote_address_ = std::move(address); }
+
   // Answers `status` with a JSON error body and closes (timeouts, overload).
   void fail(int status, std::string_view detail);
 
@@ -94,6 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection>, private Upgr
   void abort() override { close(); }
 
   std::shared_ptr<UpgradedProtocol> upgraded_;
+  std::string remote_address_;
 
   Dispatcher& dispatcher_;
   const ConnectionOptions& options_;

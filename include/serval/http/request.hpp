@@ -42,6 +42,8 @@ struct Request {
   // Filled by the router: {name, raw value} for each {param} in the matched route.
   std::vector<std::pair<std::string_view, std::string_view>> path_params;
   std::string_view route;        // the matched route's pattern, e.g. "/items/{id}"
+  void* context = nullptr;       // the application's per-request state (serval::Context)
+  std::string_view remote_address;  // the peer's IP address ("127.0.0.1", "::1"); empty in-process
 
   // Returns the first header with this name, or an empty view.
   std::string_view header(std::string_view name) const noexcept;
