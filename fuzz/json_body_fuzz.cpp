@@ -46,6 +46,21 @@ struct Request {
   std::optional<std::vector<std::optional<bool>>> flags;
 };
 
+// Everything optional, so that mutated inputs often parse and the write/read path gets exercised.
+struct Loose {
+  std::optional<std::string> s;
+  std::optional<std::int32_t> i;
+  std::optional<std::uint8_t> u8;
+  std::optional<float> f;
+  std::optional<double> d;
+  std::optional<bool> b;
+  std::optional<Kind> k;
+  std::vector<std::string> list;
+  std::map<std::string, std::string> map;
+  std::vector<Loose> children;
+  boost::json::value any;
+};
+
 struct Strict {
   std::string key;
   std::optional<Request> inner;
@@ -86,6 +101,15 @@ inline constexpr auto serval::schema<fz::Request> = serval::fields(
     serval::field("flags", &fz::Request::flags));
 
 template <>
+inline constexpr auto serval::schema<fz::Loose> = serval::fields(
+    serval::field("s", &fz::Loose::s).max_length(64), serval::field("i", &fz::Loose::i).ge(-1000),
+    serval::field("u8", &fz::Loose::u8), serval::field("f", &fz::Loose::f).gt(-1).lt(1),
+    serval::field("d", &fz::Loose::d), serval::field("b", &fz::Loose::b), serval::field("k", &fz::Loose::k),
+    serval::field("list", &fz::Loose::list).optional(), serval::field("map", &fz::Loose::map).optional(),
+    serval::field("children", &fz::Loose::children).max_length(4).optional(),
+    serval::field("any", &fz::Loose::any).optional());
+
+template <>
 inline constexpr auto serval::schema<fz::Strict> =
     serval::fields(serval::field("key", &fz::Strict::key).max_length(32), serval::field("inner", &fz::Strict::inner))
         .forbid_extra();
@@ -117,6 +141,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   round_trip<fz::Request>(body);
   round_trip<fz::Strict>(body);
+  round_trip<fz::Loose>(body);
   round_trip<std::vector<fz::Span>>(body);
+  round_trip<boost::json::value>(body);  // the writer on any DOM: escaping, numbers, nesting
   return 0;
 }

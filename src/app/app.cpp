@@ -175,6 +175,14 @@ http::Response App::complete(http::Response response, http::Request& req, Contex
 }
 
 Task<http::Response> App::guarded(Task<http::Response> task, http::Request& req, Context* ctx, Progress progress) {
+  // If the client leaves, the connection destroys this frame while it is suspended: hand the
+  // context back to the pool then too.
+  struct Lease {
+    Context* ctx;
+    ~Lease() {
+      if (ctx != nullptr) release_context(ctx);
+    }
+  } lease{ctx};
   std::exception_ptr error;
   http::Response response;
   try {
@@ -183,6 +191,7 @@ Task<http::Response> App::guarded(Task<http::Response> task, http::Request& req,
     error = std::current_exception();
   }
   if (error) response = handle_exception(error, req);
+  lease.ctx = nullptr;  // complete() releases it
   co_return complete(std::move(response), req, ctx, progress);
 }
 

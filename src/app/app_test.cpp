@@ -293,6 +293,52 @@ TEST_F(AppTest, DocsPageIsLocal) {
   EXPECT_EQ(r.body.find("http"), std::string::npos);  // no CDN, no absolute URLs
 }
 
+// Counts how many producers/handlers were torn down (their frames destroyed).
+struct TearDownCounter {
+  int* count;
+  ~TearDownCounter() { ++*count; }
+};
+
+TEST(AppCancellation, ClientGoneStopsTheStreamProducerAtOnce) {
+  App app;
+  int stopped = 0, produced = 0;
+  app.get("/forever", [&stopped, &produced] {
+    return EventStream([](int* stopped_count, int* produced_count) -> AsyncGenerator<Event> {
+      TearDownCounter guard{stopped_count};
+      for (int i = 0;; ++i) {
+        co_await sleep_for(std::chrono::milliseconds(10));
+        ++*produced_count;
+        Event e{.data = std::to_string(i)};
+        co_yield std::move(e);
+      }
+    }(&stopped, &produced));
+  });
+  TestClient client{app};
+  std::string out = client.raw_then_disconnect("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(55));
+  EXPECT_NE(out.find("data: 0\n\n"), std::string::npos);
+  EXPECT_GE(produced, 3);
+  EXPECT_EQ(stopped, 1);            // the producer's frame was destroyed on disconnect
+  EXPECT_TRUE(client.idle());       // and its pending timer cancelled
+  int after = produced;
+  client.raw("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");  // run the loop a bit more
+  EXPECT_EQ(produced, after);
+}
+
+TEST(AppCancellation, ClientGoneCancelsAWaitingHandler) {
+  App app;
+  int stopped = 0;
+  app.get("/slow", [&stopped]() -> Task<int> {
+    TearDownCounter guard{&stopped};
+    co_await sleep_for(std::chrono::seconds(30));
+    co_return 1;
+  });
+  TestClient client{app};
+  std::string out = client.raw_then_disconnect("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(5));
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(stopped, 1);
+  EXPECT_TRUE(client.idle());
+}
+
 TEST(AppRegistration, PathParamsMustMatchThePattern) {
   App app;
   EXPECT_THROW(app.get("/a", [](Path<int, "id">) { return 1; }), std::logic_error);

@@ -18,6 +18,8 @@ class TestConnection final : public http::Connection {
   using http::Connection::Connection;
   std::string written;
 
+  void disconnect() { close(); }
+
   void feed(std::string_view bytes) {
     char* p = input_space(bytes.size());
     std::memcpy(p, bytes.data(), bytes.size());
@@ -138,6 +140,19 @@ std::string TestClient::raw(std::string_view bytes, std::chrono::milliseconds ti
   }
   return conn->written;
 }
+
+std::string TestClient::raw_then_disconnect(std::string_view bytes, std::chrono::milliseconds after) {
+  auto conn = std::make_shared<TestConnection>(impl_->app, impl_->options);
+  std::string input(bytes);
+  impl_->loop.post([conn, input] { conn->feed(input); });
+  auto deadline = net::Clock::now() + after;
+  while (net::Clock::now() < deadline) impl_->loop.run_once(1);
+  impl_->loop.post([conn] { conn->disconnect(); });
+  for (int i = 0; i < 5; ++i) impl_->loop.run_once(0);
+  return conn->written;
+}
+
+bool TestClient::idle() const { return impl_->loop.idle(); }
 
 TestClient::Response TestClient::request(std::string_view method, std::string_view target, std::string_view body,
                                          const Headers& headers) {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "serval/net/event_loop.hpp"
 #include "serval/observe/log.hpp"
 
 namespace serval::http {
@@ -97,6 +98,8 @@ void Connection::process() {
 
 void Connection::handle_request() {
   busy_ = true;
+  scope_.reset();
+  CancelScope::Enter enter(&scope_);
   Request& req = parser_.request();
   req.remote_address = remote_address_;
   keep_alive_ = req.keep_alive;
@@ -113,7 +116,10 @@ void Connection::handle_request() {
     finish(std::move(*ready));
     return;
   }
-  spawn(std::move(std::get<Task<Response>>(outcome)), [self = shared_from_this()](Result<Response> r) {
+  task_active_ = true;
+  auto root = spawn(std::move(std::get<Task<Response>>(outcome)), [self = shared_from_this()](Result<Response> r) {
+    self->task_active_ = false;
+    self->root_ = {};
     if (self->closed_) return;
     if (r.ok()) {
       self->finish(std::move(r.value()));
@@ -124,6 +130,7 @@ void Connection::handle_request() {
     self->flush();
     if (!self->busy_) self->process();
   });
+  if (task_active_) root_ = root.handle;  // still waiting: remember it so a disconnect can cancel it
 }
 
 void Connection::write_head(const Response& r, bool chunked, bool keep_alive) {
@@ -211,7 +218,10 @@ void Connection::finish(Response&& r) {
     flush();
     run_on_sent(r);
     auto stream = std::move(*r.stream);
-    pump(shared_from_this(), std::move(stream));
+    CancelScope::Enter enter(&scope_);
+    pump_active_ = true;
+    auto root = pump(shared_from_this(), std::move(stream));
+    if (pump_active_) root_ = root.handle;
     return;
   }
   keep_alive_ = keep_alive;
@@ -226,9 +236,17 @@ void Connection::finish(Response&& r) {
 
 detail::Detached Connection::pump(std::shared_ptr<Connection> self, AsyncGenerator<std::string> stream) {
   bool chunked = version_minor_ >= 1;
+  struct Finished {  // runs on every way out, including destruction on cancel
+    Connection* c;
+    ~Finished() {
+      if (c == nullptr) return;
+      c->pump_active_ = false;
+      c->root_ = {};
+    }
+  } finished{this};
   try {
     while (true) {
-      auto chunk = co_await stream.next();
+      std::optional<std::string> chunk = co_await stream.next();
       if (closed_) co_return;
       if (!chunk) break;
       if (chunk->empty()) continue;
@@ -250,6 +268,9 @@ detail::Detached Connection::pump(std::shared_ptr<Connection> self, AsyncGenerat
     co_return;
   }
   if (chunked) out_ += "0\r\n\r\n";
+  finished.c = nullptr;  // from here a pipelined request may start its own task
+  pump_active_ = false;
+  root_ = {};
   request_done();
   flush();
   if (!busy_ && !closed_) process();
@@ -283,7 +304,23 @@ void Connection::on_writable() {
   flush();
   if (upgraded_ && !closed_) upgraded_->on_writable();
   if (writable_waiter_ && (closed_ || unsent_bytes() < options_.stream_high_water)) {
+    CancelScope::Enter enter(&scope_);
     std::exchange(writable_waiter_, {}).resume();
+  }
+}
+
+void Connection::cancel_in_flight() {
+  if (!root_) return;
+  scope_.cancel();  // unhook the timer or queue entry the chain is suspended in
+  // Destroy the suspended chain from the loop, not from inside whatever called close(): the chain
+  // may be the caller. If it finished in the meantime, root_ was cleared and nothing happens.
+  auto destroy = [self = shared_from_this()] {
+    if (auto h = std::exchange(self->root_, {})) h.destroy();
+  };
+  if (auto* loop = net::EventLoop::current()) {
+    loop->post(std::move(destroy));
+  } else {
+    destroy();
   }
 }
 
@@ -295,7 +332,11 @@ void Connection::close() {
     auto protocol = std::move(upgraded_);
     protocol->on_closed();
   }
-  if (writable_waiter_) std::exchange(writable_waiter_, {}).resume();
+  if (writable_waiter_) {
+    std::exchange(writable_waiter_, {}).resume();  // the pump sees closed_ and ends
+  } else if (busy_) {
+    cancel_in_flight();
+  }
 }
 
 void Connection::close_when_idle() {

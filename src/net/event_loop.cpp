@@ -1,5 +1,7 @@
 #include "serval/net/event_loop.hpp"
 
+#include "serval/async/cancel.hpp"
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -137,7 +139,13 @@ void EventLoop::run() {
 void SleepAwaiter::await_suspend(std::coroutine_handle<> h) const {
   EventLoop* loop = EventLoop::current();
   if (loop == nullptr) throw std::logic_error("serval::sleep_for awaited outside an event loop");
-  loop->add_timer(delay, [h] { h.resume(); });
+  CancelScope* scope = CancelScope::current();
+  auto id = loop->add_timer(delay, [h, scope] {
+    if (scope != nullptr) scope->clear();
+    CancelScope::Enter enter(scope);
+    h.resume();
+  });
+  if (scope != nullptr) scope->on_cancel([loop, id] { loop->cancel_timer(id); });
 }
 
 }  // namespace serval::net

@@ -64,6 +64,11 @@ class SocketConnection final : public http::Connection, public IoHandler {
       close();
       return;
     }
+    if ((events & EPOLLRDHUP) && busy()) {
+      // The client left while its request is being handled or streamed: cancel the work now.
+      close();
+      return;
+    }
     if (events & (EPOLLIN | EPOLLRDHUP)) on_readable();
     if (!closed() && (events & EPOLLOUT)) on_writable();
   }
@@ -84,9 +89,9 @@ class SocketConnection final : public http::Connection, public IoHandler {
         process();
         continue;
       }
-      if (n == 0) {  // peer finished sending; answer what is complete, then close
+      if (n == 0) {  // the peer is gone; nothing can be delivered any more
         peer_eof_ = true;
-        if (!busy()) close();
+        close();
         return;
       }
       if (errno == EINTR) continue;

@@ -54,6 +54,13 @@ class TestClient {
   // connection went idle or closed (for protocol-level tests: pipelining, malformed input).
   std::string raw(std::string_view bytes, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // Like raw(), but the client disconnects after `after`: what a server does when a client goes
+  // away mid-request or mid-stream. Runs the loop briefly afterwards so cancellation completes.
+  std::string raw_then_disconnect(std::string_view bytes, std::chrono::milliseconds after);
+
+  // True when the client's event loop has no timers or posted work left (nothing still running).
+  bool idle() const;
+
   // Parses one HTTP/1.1 response from `bytes` (skipping 1xx); throws std::runtime_error if malformed.
   static Response parse_response(std::string_view bytes, std::size_t* consumed = nullptr);
 

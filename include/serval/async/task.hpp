@@ -114,10 +114,13 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
   return Task<void>{std::coroutine_handle<TaskPromise<void>>::from_promise(*this)};
 }
 
-// A coroutine nobody awaits: it runs eagerly and frees itself when it finishes.
+// A coroutine nobody awaits: it runs eagerly and frees itself when it finishes. `handle` lets its
+// owner destroy it while it is suspended (cancellation); it dangles once the coroutine finished.
 struct Detached {
+  struct promise_type;
+  std::coroutine_handle<promise_type> handle;
   struct promise_type {
-    Detached get_return_object() noexcept { return {}; }
+    Detached get_return_object() noexcept { return {std::coroutine_handle<promise_type>::from_promise(*this)}; }
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
     void return_void() noexcept {}

@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "serval/async/cancel.hpp"
 #include "serval/async/task.hpp"
 #include "serval/http/parser.hpp"
 #include "serval/http/request.hpp"
@@ -114,6 +115,13 @@ class Connection : public std::enable_shared_from_this<Connection>, private Upgr
   bool keep_alive_ = true;     // of the request in flight
   bool head_request_ = false;
   int version_minor_ = 1;
+
+  // Cancellation: the handler task or stream pump in flight, destroyed if the client leaves.
+  CancelScope scope_;
+  std::coroutine_handle<> root_;
+  bool task_active_ = false;
+  bool pump_active_ = false;
+  void cancel_in_flight();
 
   // A streaming producer waiting for out_ to drain below the high-water mark.
   std::coroutine_handle<> writable_waiter_;
