@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include <boost/json/serialize.hpp>
 
@@ -41,6 +42,21 @@ bool body_is_json(const http::Request& req, ValidationErrors& errs) {
 }
 
 http::Response validation_failed(const ValidationErrors& errs) { return http::Response::json(422, errs.to_json()); }
+
+Provider& provider_for(Context& ctx, const void* key, std::string_view type_name) {
+  Provider* p = ctx.app().dependencies().find(key);
+  if (p == nullptr)
+    throw std::logic_error("no provider registered for serval::Dep<" + std::string(type_name) +
+                           ">: call app.provide<" + std::string(type_name) + ">(...) or provide_per_request");
+  return *p;
+}
+
+std::shared_ptr<void> build_dependency(Provider& p, http::Request& req, ValidationErrors& errs) {
+  if (p.scope == DependencyScope::kRequest) return p.make(req, errs);
+  std::lock_guard lock(p.mu);  // app scope: built once, shared by every thread
+  if (!p.instance) p.instance = p.make(req, errs);
+  return p.instance;
+}
 
 }  // namespace detail
 
@@ -114,6 +130,10 @@ App& App::use(MiddlewarePtr middleware) {
 }
 
 http::HandlerOutcome App::dispatch(http::Request& req) {
+  if (!ready_.load(std::memory_order_acquire) && req.path != "/health" && req.path != "/ready" &&
+      req.path != info_.openapi_url && !req.path.starts_with(info_.docs_url.empty() ? "/docs" : info_.docs_url)) {
+    return http::Response::error(503, "Service is starting").with_header("Retry-After", "1");
+  }
   Context* ctx = acquire_context(this, req);
   Progress progress;
   http::Response response;
@@ -193,6 +213,84 @@ Task<http::Response> App::guarded(Task<http::Response> task, http::Request& req,
   if (error) response = handle_exception(error, req);
   lease.ctx = nullptr;  // complete() releases it
   co_return complete(std::move(response), req, ctx, progress);
+}
+
+bool App::has_route(http::Method method, std::string_view path) {
+  http::Router::Params params;
+  auto m = router_.match(method, path, params);
+  return m.kind == http::Router::Match::Kind::kFound && m.pattern == path;
+}
+
+void App::add_probe_routes() {
+  if (probes_added_) return;
+  probes_added_ = true;
+  if (!has_route(http::Method::kGet, "/health")) {
+    RouteDoc doc;
+    doc.path = "/health";
+    doc.info.summary = "Liveness: the process is up";
+    doc.info.tags = {"ops"};
+    doc.response_schema = [](SchemaRegistry&) {
+      return boost::json::value{{"type", "object"},
+                                {"properties", {{"status", {{"type", "string"}}}}},
+                                {"required", boost::json::array{"status"}}};
+    };
+    add_route(std::move(doc), [](http::Request&) -> http::HandlerOutcome {
+      return http::Response::json(200, R"({"status":"ok"})");
+    });
+  }
+  if (!has_route(http::Method::kGet, "/ready")) {
+    RouteDoc doc;
+    doc.path = "/ready";
+    doc.info.summary = "Readiness: start-up finished (models loaded); 503 until then";
+    doc.info.tags = {"ops"};
+    doc.info.responses = {{503, "Still starting"}};
+    doc.response_schema = [](SchemaRegistry&) {
+      return boost::json::value{{"type", "object"},
+                                {"properties", {{"status", {{"type", "string"}}}}},
+                                {"required", boost::json::array{"status"}}};
+    };
+    add_route(std::move(doc), [this](http::Request&) -> http::HandlerOutcome {
+      if (ready()) return http::Response::json(200, R"({"status":"ready"})");
+      return http::Response::json(503, R"({"status":"starting"})").with_header("Retry-After", "1");
+    });
+  }
+}
+
+void App::startup() {
+  std::call_once(startup_once_, [this] {
+    add_probe_routes();
+    // Build every app-scoped dependency now, so the first request never pays for a model load.
+    http::Request dummy;
+    dummy.path = "/";
+    Context* ctx = acquire_context(this, dummy);
+    struct Release {
+      Context* c;
+      ~Release() { release_context(c); }
+    } release{ctx};
+    ValidationErrors errs;
+    for (auto& [key, provider] : dependencies_.providers()) {
+      if (provider->scope != DependencyScope::kApp) continue;
+      detail::build_dependency(*provider, dummy, errs);
+      if (!errs.empty())
+        throw std::runtime_error("start-up: app-scoped dependency " + provider->type_name +
+                                 " cannot take request inputs: " + errs.to_json());
+    }
+    for (auto& hook : startup_hooks_) hook();
+    ready_.store(true, std::memory_order_release);
+  });
+}
+
+void App::shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    ready_.store(false, std::memory_order_release);
+    for (auto it = shutdown_hooks_.rbegin(); it != shutdown_hooks_.rend(); ++it) {
+      try {
+        (*it)();
+      } catch (const std::exception& e) {
+        log::error("shutdown hook failed: ", e.what());
+      }
+    }
+  });
 }
 
 http::Response App::handle_exception(std::exception_ptr error, const http::Request& req) {
@@ -348,12 +446,26 @@ int App::run(int argc, char** argv) {
 
 int App::run(net::ServerOptions options) {
   try {
-    openapi_json();  // fail at start-up, not on the first request, if a schema cannot be built
+    add_probe_routes();  // the router is frozen once the server runs
+    openapi_json();      // fail at start-up, not on the first request, if a schema cannot be built
     auto drain = options.drain_timeout;
     net::Server server(std::move(options), *this);
     server.start();
+    // Listen first (liveness answers, /ready says 503), then load: Kubernetes-style start-up.
+    std::exception_ptr startup_error;
+    std::thread starter([this, &startup_error, &server] {
+      try {
+        startup();
+      } catch (...) {
+        startup_error = std::current_exception();
+        server.stop();
+      }
+    });
     int rc = server.wait();
+    starter.join();
+    if (startup_error) std::rethrow_exception(startup_error);
     if (!background_.drain(drain)) log::warning("shutdown: background tasks still running after the drain deadline");
+    shutdown();
     return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "serval: %s\n", e.what());

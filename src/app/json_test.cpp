@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -607,6 +608,89 @@ TEST(JsonErrors, ErrorsSurviveTheRequestBuffer) {
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_EQ(errs.issues()[0].input, boost::json::parse(R"({"deep":[1,2,{"x":"y"}]})"));
   EXPECT_EQ(errs.issues()[0].input.storage(), boost::json::storage_ptr());
+}
+
+TEST(JsonErrors, FloatRulesApplyToTheStoredValue) {
+  // 0.99999999999 is below lt(1) as a double but is stored as 1.0f, which is not.
+  float f = 0;
+  std::vector<serval::LocItem> loc;
+  serval::ValidationErrors errs;
+  EXPECT_FALSE(serval::from_json(boost::json::value(0.99999999999), f, loc, errs, serval::rules().lt(1)));
+  EXPECT_EQ(errs.issues().at(0).type, "less_than");
+  EXPECT_TRUE(serval::from_json(boost::json::value(0.999), f, loc, errs, serval::rules().lt(1)));
+  EXPECT_EQ(errs.size(), 1u);
+}
+
+TEST(JsonErrors, PatternCacheIsThreadSafe) {
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &failures] {
+      for (int i = 0; i < 200; ++i) {
+        std::string s;
+        std::vector<serval::LocItem> loc;
+        serval::ValidationErrors errs;
+        const std::string pattern = "^p" + std::to_string(i % 20) + "$";
+        serval::Rules r = serval::rules().pattern(pattern);
+        const bool ok = serval::from_json(boost::json::value("p" + std::to_string(i % 20)), s, loc, errs, r);
+        const bool bad = serval::from_json(boost::json::value("q"), s, loc, errs, r);
+        if (!ok || bad) ++failures[static_cast<std::size_t>(t)];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures, (std::vector<int>{0, 0, 0, 0}));
+}
+
+// ---- declarations ---------------------------------------------------------------------------
+
+template <serval::FixedText Name, serval::Rules R>
+struct ParamLike {
+  static constexpr std::string_view kName = Name.view();
+  static constexpr serval::Rules kRules = R;
+};
+
+TEST(Declarations, RulesAreStructuralTemplateArguments) {
+  using TopK = ParamLike<"top_k", serval::rules().ge(1).le(10).doc("How many")>;
+  static_assert(TopK::kName == "top_k");
+  static_assert(TopK::kRules.has_ge && TopK::kRules.ge_value == 1 && TopK::kRules.le_value == 10);
+  static_assert(TopK::kRules.description.view() == "How many");
+  static_assert(!std::is_same_v<TopK, ParamLike<"top_k", serval::rules().ge(1).le(11).doc("How many")>>);
+  static_assert(std::is_same_v<TopK, ParamLike<"top_k", serval::rules().ge(1).le(10).doc("How many")>>);
+  int v = 0;
+  std::vector<serval::LocItem> loc{std::string("query"), std::string(TopK::kName)};
+  serval::ValidationErrors errs;
+  EXPECT_FALSE(serval::from_text("11", v, TopK::kRules, loc, errs));
+  EXPECT_EQ(errs.issues().at(0).msg, "Input should be less than or equal to 10");
+}
+
+TEST(Declarations, BuildersAndConcepts) {
+  constexpr serval::Rules r = serval::rules().min_length(2).max_length(5).pattern("^a").title("T").optional()
+                                  .deprecated().read_only();
+  static_assert(r.has_min_length && r.min_length_value == 2 && r.has_max_length && r.max_length_value == 5);
+  static_assert(r.pattern_text.view() == "^a" && r.title_text.view() == "T");
+  static_assert(r.is_optional && r.is_deprecated && r.is_read_only && !r.has_bounds() && r.has_length());
+  static_assert(serval::rules() == serval::Rules{});
+  static_assert(serval::FixedText<8>("abc").view() == "abc" && serval::FixedText<4>().empty());
+
+  constexpr const auto& decl = serval::schema<ClassifyIn>;
+  static_assert(decltype(serval::schema<ClassifyIn>)::kCount == 5);
+  static_assert(std::get<0>(decl.fields).name == "text");
+  static_assert(std::get<0>(decl.fields).rules.max_length_value == 10000);
+  static_assert(std::get<1>(decl.fields).may_be_omitted() && std::get<2>(decl.fields).may_be_omitted());
+  static_assert(!std::get<0>(decl.fields).may_be_omitted());
+  static_assert(decl.description.view() == "A text to classify" && !decl.extra_forbidden);
+  static_assert(serval::schema<Strict>.extra_forbidden);
+
+  static_assert(serval::Described<ClassifyIn> && !serval::Described<std::string> && !serval::Described<Label>);
+  static_assert(serval::DescribedEnum<Label> && !serval::DescribedEnum<int>);
+  static_assert(serval::JsonValueType<int> && serval::JsonValueType<std::vector<std::optional<Tag>>> &&
+                serval::JsonValueType<std::unordered_map<std::string, Label>> &&
+                serval::JsonValueType<boost::json::value>);
+  static_assert(!serval::JsonValueType<int*> && !serval::JsonValueType<std::map<int, int>> &&
+                !serval::JsonValueType<long double> && !serval::JsonValueType<std::string_view> &&
+                !serval::JsonValueType<std::optional<std::optional<int>>>);
+  static_assert(serval::enum_names<Color>.size() == 3 && serval::enum_names<Color>[1].second == "green");
 }
 
 // ---- from_text ------------------------------------------------------------------------------

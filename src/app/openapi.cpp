@@ -1,4 +1,5 @@
 // Builds the OpenAPI 3.1 document from the routes' RouteDocs (see route_doc.hpp).
+#include <algorithm>
 #include <cctype>
 
 #include <boost/json.hpp>
@@ -97,9 +98,28 @@ const std::string& App::openapi_json() {
         op["tags"] = std::move(tags);
       }
       if (doc.info.deprecated) op["deprecated"] = true;
-      if (!doc.params.empty()) {
+      // Inputs read by the route's dependencies (transitively) are inputs of the route too.
+      std::vector<ParamDoc> all_params = doc.params;
+      {
+        std::vector<const void*> pending = doc.dependencies, seen;
+        while (!pending.empty()) {
+          const void* key = pending.back();
+          pending.pop_back();
+          if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+          seen.push_back(key);
+          const Provider* provider = dependencies_.find(key);
+          if (provider == nullptr) continue;
+          for (const ParamDoc& p : provider->params) {
+            bool dup = false;
+            for (const ParamDoc& q : all_params) dup = dup || (q.name == p.name && std::string_view(q.in) == p.in);
+            if (!dup) all_params.push_back(p);
+          }
+          pending.insert(pending.end(), provider->deps.begin(), provider->deps.end());
+        }
+      }
+      if (!all_params.empty()) {
         json::array params;
-        for (const ParamDoc& p : doc.params) {
+        for (const ParamDoc& p : all_params) {
           json::object param{{"name", p.name}, {"in", p.in}, {"required", p.required}};
           if (!p.description.empty()) param["description"] = p.description;
           if (p.deprecated) param["deprecated"] = true;

@@ -124,7 +124,9 @@ struct TestClient::Impl {
 };
 
 TestClient::TestClient(App& app, http::ConnectionOptions options)
-    : impl_(std::make_unique<Impl>(app, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(app, std::move(options))) {
+  app.startup();  // like FastAPI's TestClient in a `with` block: lifespan runs first
+}
 TestClient::~TestClient() = default;
 
 std::string TestClient::raw(std::string_view bytes, std::chrono::milliseconds timeout) {

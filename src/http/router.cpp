@@ -16,12 +16,19 @@ std::string_view next_segment(std::string_view& rest) {
 }
 
 bool is_param(std::string_view seg) { return seg.size() >= 2 && seg.front() == '{' && seg.back() == '}'; }
+// "{name...}": matches the rest of the path, one or more characters, slashes included.
+bool is_catch_all(std::string_view seg) { return is_param(seg) && seg.size() > 5 && seg.substr(seg.size() - 4) == "...}"; }
+std::string_view param_name_of(std::string_view seg) {
+  return seg.substr(1, seg.size() - (is_catch_all(seg) ? 5 : 2));
+}
 }  // namespace
 
 struct Router::Node {
   std::vector<std::pair<std::string, std::unique_ptr<Node>>> statics;
   std::unique_ptr<Node> param;
   std::string param_name;
+  std::unique_ptr<Node> catch_all;  // {name...}: always a leaf
+  std::string catch_all_name;
   std::array<std::size_t, kMethodCount> routes;
   std::array<std::string, kMethodCount> patterns;
   bool terminal = false;
@@ -44,9 +51,11 @@ std::vector<std::string> Router::param_names(std::string_view pattern) {
     std::string_view seg = next_segment(rest);
     bool open = seg.find('{') != std::string_view::npos, close = seg.find('}') != std::string_view::npos;
     if (is_param(seg)) {
-      std::string name(seg.substr(1, seg.size() - 2));
+      std::string name(param_name_of(seg));
       if (name.empty() || name.find_first_of("{}/") != std::string::npos)
         throw std::invalid_argument("bad path parameter in route: " + std::string(pattern));
+      if (is_catch_all(seg) && more)
+        throw std::invalid_argument("a {name...} parameter must be the last segment: " + std::string(pattern));
       for (const auto& n : names)
         if (n == name) throw std::invalid_argument("duplicate path parameter {" + name + "} in " + std::string(pattern));
       names.push_back(std::move(name));
@@ -65,8 +74,18 @@ void Router::add(Method method, std::string_view pattern, std::size_t route_id) 
   while (more) {
     more = rest.find('/') != std::string_view::npos;
     std::string_view seg = next_segment(rest);
-    if (is_param(seg)) {
-      std::string name(seg.substr(1, seg.size() - 2));
+    if (is_catch_all(seg)) {
+      std::string name(param_name_of(seg));
+      if (!node->catch_all) {
+        node->catch_all = std::make_unique<Node>();
+        node->catch_all_name = name;
+      } else if (node->catch_all_name != name) {
+        throw std::invalid_argument("conflicting parameter names {" + node->catch_all_name + "...} and {" + name +
+                                    "...} at the same position: " + std::string(pattern));
+      }
+      node = node->catch_all.get();
+    } else if (is_param(seg)) {
+      std::string name(param_name_of(seg));
       if (!node->param) {
         node->param = std::make_unique<Node>();
         node->param_name = name;
@@ -148,6 +167,11 @@ const Router::Node* find(const Router::Node* node, std::string_view rest, bool m
     params.emplace_back(node->param_name, seg);
     if (const auto* hit = find(node->param.get(), tail, tail_more, params); hit != nullptr && hit->terminal) return hit;
     params.pop_back();
+  }
+  // Lowest priority: a {name...} takes everything that is left (static and {param} routes win).
+  if (node->catch_all && node->catch_all->terminal && !rest.empty()) {
+    params.emplace_back(node->catch_all_name, rest);
+    return node->catch_all.get();
   }
   return nullptr;
 }

@@ -8,6 +8,7 @@
 // Routes are registered before the server starts; /openapi.json and /docs come built in.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 
 #include "serval/app/background.hpp"
 #include "serval/app/context.hpp"
+#include "serval/app/dependency.hpp"
 #include "serval/app/endpoint.hpp"
 #include "serval/app/middleware.hpp"
 #include "serval/app/route_doc.hpp"
@@ -94,6 +96,53 @@ class App : public http::Dispatcher {
     return *this;
   }
 
+  // Dependencies (see dependency.hpp). App scope: built once by startup(); request scope: per request.
+  template <class T, class F>
+  App& provide(F factory) {
+    dependencies_.add(&detail::kTypeKey<T>, make_provider<T>(std::move(factory), DependencyScope::kApp));
+    return *this;
+  }
+  template <class T>
+  App& provide_instance(std::shared_ptr<T> instance) {
+    auto p = std::make_shared<Provider>();
+    p->scope = DependencyScope::kApp;
+    p->type_name = std::string(detail::kShortTypeName<T>.view());
+    p->instance = std::move(instance);
+    dependencies_.add(&detail::kTypeKey<T>, std::move(p));
+    return *this;
+  }
+  template <class T, class F>
+  App& provide_per_request(F factory) {
+    dependencies_.add(&detail::kTypeKey<T>, make_provider<T>(std::move(factory), DependencyScope::kRequest));
+    return *this;
+  }
+  // Replaces T's provider (whatever its scope) with a per-request factory, e.g. in tests.
+  template <class T, class F>
+  App& override_dependency(F factory) {
+    dependencies_.add_override(&detail::kTypeKey<T>, make_provider<T>(std::move(factory), DependencyScope::kRequest));
+    return *this;
+  }
+  App& clear_dependency_overrides() {
+    dependencies_.clear_overrides();
+    return *this;
+  }
+  DependencyRegistry& dependencies() noexcept { return dependencies_; }
+
+  // Lifespan. Start-up hooks run once, after app-scoped dependencies are built and before any
+  // request reaches a route (until then routes answer 503 and GET /ready says "starting"); a hook
+  // that throws stops the server. Shutdown hooks run in reverse order after the drain.
+  App& on_startup(std::function<void()> hook) {
+    startup_hooks_.push_back(std::move(hook));
+    return *this;
+  }
+  App& on_shutdown(std::function<void()> hook) {
+    shutdown_hooks_.push_back(std::move(hook));
+    return *this;
+  }
+  void startup();   // idempotent; run() calls it (TestClient too)
+  void shutdown();  // idempotent; run() calls it
+  bool ready() const noexcept { return ready_.load(std::memory_order_acquire); }
+
   // Appends a step to the global middleware list (runs for every request, in order of use()).
   App& use(MiddlewarePtr middleware);
 
@@ -123,6 +172,15 @@ class App : public http::Dispatcher {
   http::Response complete(http::Response response, http::Request& request, Context* ctx, const Progress& progress);
   std::vector<MiddlewarePtr> middleware_;
   BackgroundPool background_{2};
+  DependencyRegistry dependencies_;
+  std::vector<std::function<void()>> startup_hooks_;
+  std::vector<std::function<void()>> shutdown_hooks_;
+  std::atomic<bool> ready_{false};
+  std::once_flag startup_once_;
+  std::once_flag shutdown_once_;
+  bool probes_added_ = false;
+  void add_probe_routes();
+  bool has_route(http::Method method, std::string_view path);
   AppInfo info_;
   http::Router router_;
   std::vector<RouteHandler> handlers_;

@@ -5,6 +5,7 @@
 //   serval::Path<T, "name">, serval::Query<T, "name">, serval::Header<T, "name">  (params.hpp)
 //   a described struct (serval::schema<T>) or serval::Body<T>                      the JSON body
 //   const serval::http::Request&                                                   the raw request
+//   const serval::Principal&            the authenticated caller (401 when no auth step set one)
 // Its return type is one of:
 //   a JSON value type (described struct, string, number, vector, map, optional...)   200 + JSON
 //   serval::Reply<T>  (a JSON body with its own status and headers)
@@ -20,12 +21,14 @@
 #include <vector>
 
 #include "serval/app/context.hpp"
+#include "serval/app/dependency.hpp"
 #include "serval/app/errors.hpp"
 #include "serval/app/json.hpp"
 #include "serval/app/json_schema.hpp"
 #include "serval/app/params.hpp"
 #include "serval/app/route_doc.hpp"
 #include "serval/app/schema.hpp"
+#include "serval/app/security/principal.hpp"
 #include "serval/app/stream.hpp"
 #include "serval/app/validation.hpp"
 #include "serval/async/task.hpp"
@@ -131,6 +134,51 @@ struct Arg<A, BackgroundTasks> {
   }
   static BackgroundTasks& get(stored& s) { return *s; }
   static void document(RouteDoc&) {}
+};
+
+// The authenticated caller (see security/principal.hpp), set by an authentication middleware.
+// Without one the request is answered 401: the route forgot its guard, so fail closed.
+template <class A>
+struct Arg<A, Principal> {
+  static_assert(!std::is_lvalue_reference_v<A> || std::is_const_v<std::remove_reference_t<A>>,
+                "serval: take the principal as const serval::Principal&");
+  using stored = const Principal*;
+  static constexpr bool kIsBody = false, kIsInput = false;
+  static void extract(http::Request& req, stored& s, ValidationErrors&) {
+    s = static_cast<Context*>(req.context)->find<Principal>();
+    if (s == nullptr) throw HttpError(401, "Not authenticated");
+  }
+  static const Principal& get(stored& s) { return *s; }
+  static void document(RouteDoc& doc) {
+    for (const auto& r : doc.info.responses)
+      if (r.first == 401) return;
+    doc.info.responses.emplace_back(401, "Not authenticated");
+  }
+};
+
+// The provider registered for `key` (or throws std::logic_error naming the type), and the value it
+// builds for this request (nullptr after validation errors). Defined in app.cpp.
+Provider& provider_for(Context& ctx, const void* key, std::string_view type_name);
+std::shared_ptr<void> build_dependency(Provider& provider, http::Request& req, ValidationErrors& errs);
+
+template <class A, class T>
+struct Arg<A, Dep<T>> {
+  using stored = Dep<T>;
+  static constexpr bool kIsBody = false, kIsInput = true;
+  static void extract(http::Request& req, stored& s, ValidationErrors& errs) {
+    auto* ctx = static_cast<Context*>(req.context);
+    if (T* cached = ctx->find<T>()) {  // built earlier in this request, or put there by middleware
+      s.ptr = cached;
+      return;
+    }
+    Provider& p = provider_for(*ctx, &kTypeKey<T>, kShortTypeName<T>.view());
+    std::shared_ptr<void> v = build_dependency(p, req, errs);
+    if (!v) return;
+    s.ptr = static_cast<T*>(v.get());
+    if (p.scope == DependencyScope::kRequest) ctx->put_shared<T>(std::static_pointer_cast<T>(std::move(v)));
+  }
+  static Dep<T>& get(stored& s) { return s; }
+  static void document(RouteDoc& doc) { doc.dependencies.push_back(&kTypeKey<T>); }
 };
 
 template <class A, class T, ParamSource S, Name N, Rules R>
@@ -293,7 +341,57 @@ struct Binder<F, Ret, std::tuple<A...>> {
   }
 };
 
+template <class T>
+struct is_shared_ptr : std::false_type {};
+template <class T>
+struct is_shared_ptr<std::shared_ptr<T>> : std::true_type {};
+
+template <class T, class F, class Ret, class Tuple>
+struct ProviderBinder;
+template <class T, class F, class Ret, class... A>
+struct ProviderBinder<T, F, Ret, std::tuple<A...>> {
+  static_assert((0 + ... + (Arg<A>::kIsBody ? 1 : 0)) == 0,
+                "serval: a dependency provider cannot read the JSON body; take the body in the handler");
+  static_assert(is_shared_ptr<Ret>::value || std::is_constructible_v<T, Ret>,
+                "serval: a provider for T must return T (or something T is built from) or std::shared_ptr<T>");
+
+  template <std::size_t... I>
+  static std::shared_ptr<void> call(const F& f, http::Request& req, ValidationErrors& errs, std::index_sequence<I...>) {
+    std::tuple<typename Arg<A>::stored...> st;
+    std::size_t before = errs.size();
+    (Arg<A>::extract(req, std::get<I>(st), errs), ...);
+    if (errs.size() != before) return nullptr;
+    if constexpr (is_shared_ptr<Ret>::value) {
+      return std::static_pointer_cast<void>(std::invoke(f, Arg<A>::get(std::get<I>(st))...));
+    } else {
+      return std::make_shared<T>(std::invoke(f, Arg<A>::get(std::get<I>(st))...));
+    }
+  }
+
+  static std::shared_ptr<Provider> bind(F f, DependencyScope scope) {
+    auto p = std::make_shared<Provider>();
+    p->scope = scope;
+    p->type_name = std::string(kShortTypeName<T>.view());
+    RouteDoc doc;
+    (Arg<A>::document(doc), ...);
+    p->params = std::move(doc.params);
+    p->deps = std::move(doc.dependencies);
+    p->make = [f = std::move(f)](http::Request& req, ValidationErrors& errs) {
+      return call(f, req, errs, std::index_sequence_for<A...>{});
+    };
+    return p;
+  }
+};
+
 }  // namespace detail
+
+// A Provider for T from a factory function (see dependency.hpp).
+template <class T, class F>
+std::shared_ptr<Provider> make_provider(F f, DependencyScope scope) {
+  static_assert(detail::SimpleCallable<F>, "serval: a provider must be a function or a non-generic lambda");
+  using traits = detail::fn_traits<F>;
+  return detail::ProviderBinder<T, F, typename traits::ret, typename traits::args>::bind(std::move(f), scope);
+}
 
 // Builds the request handler for `f` and fills `doc` from its signature.
 template <class F>

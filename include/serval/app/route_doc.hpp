@@ -53,6 +53,7 @@ struct RouteDoc {
   SchemaFn response_schema;                // empty: no JSON schema (raw or streaming response)
   std::string response_content_type = "application/json";
   bool validates = false;                  // has inputs, so 422 is a possible answer
+  std::vector<const void*> dependencies;   // Dep<T> keys; their providers' inputs are documented too
 };
 
 }  // namespace serval

@@ -3,6 +3,8 @@
 // Static segments win over parameters at the same depth; matching backtracks, so
 // "/models/list" and "/models/{name}/ready" can live side by side. A path that exists under other
 // methods yields kMethodNotAllowed with the Allow list; HEAD falls back to the GET route.
+// A last segment "{name...}" takes the rest of the path (one or more characters, slashes
+// included) and loses to every static and {param} route: "/static/{path...}".
 //
 //   router.add(Method::kPost, "/v2/models/{name}/versions/{version}/infer", 7);
 //   auto m = router.match(Method::kPost, "/v2/models/ocr/versions/1/infer", params);
