@@ -9,7 +9,9 @@
 # Prints a Markdown table; raw wrk output is kept in $OUT. Builds nothing: expects build/bin/classifier_api.
 #
 # Environment: DURATION (10s), CONNECTIONS (64), WARMUP (2s), BUILD (build), OUT ($BUILD/bench),
-#              SERVER_CORE (0), CLIENT_CORE (1).
+#              SERVER_CORE (0), CLIENT_CORE (1), NICE (-19; 0 = run at normal priority).
+# As root, both servers and wrk run at nice -19 (the same for both) so that other work on the machine, such
+# as a build, disturbs the measurement less; the script still warns when the machine was busy.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +27,9 @@ SERVER_CORE=${SERVER_CORE:-0}
 CLIENT_CORE=${CLIENT_CORE:-1}
 PY=/usr/bin/python3  # Debian's, with python3-fastapi / python3-uvicorn
 HOST=127.0.0.1
+NICE=${NICE:--19}
+PRIO=()
+if [ "$NICE" != 0 ] && [ "$(id -u)" = 0 ]; then PRIO=(nice -n "$NICE"); fi
 
 die() { echo "http_bench: $*" >&2; exit 1; }
 
@@ -88,7 +93,7 @@ EOF
 start_serval() {
   local log="$OUT/serval.stderr"
   : >"$log"
-  taskset -c "$SERVER_CORE" "$BIN" --host "$HOST" --port 0 --threads 1 2>"$log" &
+  taskset -c "$SERVER_CORE" "${PRIO[@]}" "$BIN" --host "$HOST" --port 0 --threads 1 2>"$log" &
   SERVER_PID=$!
   local port=""
   for _ in $(seq 100); do
@@ -105,7 +110,7 @@ start_serval() {
 start_fastapi() {
   local port log="$OUT/uvicorn.stderr"
   port=$(free_port)
-  taskset -c "$SERVER_CORE" "$PY" -m uvicorn --app-dir "$HERE" fastapi_app:app --host "$HOST" --port "$port" \
+  taskset -c "$SERVER_CORE" "${PRIO[@]}" "$PY" -m uvicorn --app-dir "$HERE" fastapi_app:app --host "$HOST" --port "$port" \
     --workers 1 --no-access-log --log-level warning 2>"$log" &
   SERVER_PID=$!
   wait_health "$port" || { cat "$log" >&2; die "uvicorn did not start within 15 s"; }
@@ -115,9 +120,9 @@ start_fastapi() {
 run_wrk() {  # name url [lua]
   local name=$1 url=$2 script=()
   [ $# -ge 3 ] && script=(-s "$3")
-  timeout "$WRK_LIMIT" taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${script[@]}" "$url" \
+  timeout "$WRK_LIMIT" taskset -c "$CLIENT_CORE" "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${script[@]}" "$url" \
     >"$OUT/$name.warmup.txt" 2>&1 || die "wrk warm-up failed for $name"
-  timeout "$WRK_LIMIT" taskset -c "$CLIENT_CORE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${script[@]}" \
+  timeout "$WRK_LIMIT" taskset -c "$CLIENT_CORE" "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${script[@]}" \
     "$url" >"$OUT/$name.txt" 2>&1 || die "wrk failed for $name"
 }
 
@@ -177,7 +182,7 @@ for ep in "${ENDPOINTS[@]}"; do
   [ "$f_err" -eq 0 ] || { notes+=("FastAPI ${URLPATH[$ep]}: $f_err errors/non-2xx (see $OUT/fastapi-$ep.txt)"); status=2; }
 done
 echo
-echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), warm-up $WARMUP; server pinned to core $SERVER_CORE, wrk to core $CLIENT_CORE; raw output in $OUT"
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), warm-up $WARMUP; server pinned to core $SERVER_CORE, wrk to core $CLIENT_CORE${PRIO:+, both at nice $NICE}; raw output in $OUT"
 BUSY_AFTER=$(busy_percent)
 if [ "$BUSY_BEFORE" -gt 10 ] || [ "$BUSY_AFTER" -gt 10 ]; then
   notes+=("the machine was busy before/after the run (${BUSY_BEFORE}% / ${BUSY_AFTER}% CPU in use by other processes): numbers are skewed, re-run on a quiet machine")

@@ -9,7 +9,7 @@ mkdir -p "$CACHE"
 
 APT_PACKAGES=(
   g++ clang cmake make pkg-config git ca-certificates
-  libboost1.81-dev libboost-json1.81-dev libssl-dev
+  libboost1.81-dev libboost-json1.81-dev libssl-dev zlib1g-dev libbrotli-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-fastapi python3-uvicorn wrk util-linux
   chromium

@@ -682,11 +682,11 @@ bool pattern_matches(std::string_view pattern, std::string_view s) {
 
 void compile_pattern(std::string_view pattern) { (void)compiled(pattern); }
 
-void rethrow_pattern_error(std::string_view type_field, std::string_view pattern) {
+void check_field_pattern(std::string_view field, std::string_view pattern) {
   try {
     compile_pattern(pattern);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("serval: field '" + std::string(type_field) + "': " + e.what());
+    throw std::invalid_argument("serval: field '" + std::string(field) + "': " + e.what());
   }
 }
 
@@ -909,7 +909,6 @@ boost::json::value parse_precise(std::string_view text) {
 // ---- public non-templates --------------------------------------------------------------------
 
 void write_json_string(std::string& out, std::string_view s) {
-  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();

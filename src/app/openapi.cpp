@@ -75,6 +75,22 @@ json::object validation_error_schemas() {
                       {"HTTPError", http_error}};
 }
 
+// True when one of the operation's responses uses the {"detail": ...} error schema.
+bool refers_to_http_error(const json::object& op) {
+  const json::value* responses = op.if_contains("responses");
+  if (responses == nullptr || !responses->is_object()) return false;
+  for (const auto& [status, response] : responses->as_object()) {
+    const json::value* ref = nullptr;
+    if (const auto* r = response.if_object(); r != nullptr)
+      if (const auto* c = r->if_contains("content"); c != nullptr && c->is_object())
+        if (const auto* j = c->as_object().if_contains("application/json"); j != nullptr && j->is_object())
+          if (const auto* sc = j->as_object().if_contains("schema"); sc != nullptr && sc->is_object())
+            ref = sc->as_object().if_contains("$ref");
+    if (ref != nullptr && ref->is_string() && ref->get_string() == "#/components/schemas/HTTPError") return true;
+  }
+  return false;
+}
+
 json::object content(const std::string& type, json::value schema) {
   return json::object{{type, json::object{{"schema", std::move(schema)}}}};
 }
@@ -85,6 +101,7 @@ const std::string& App::openapi_json() {
   std::call_once(openapi_once_, [this] {
     SchemaRegistry registry;
     json::object paths;
+    json::object components;  // what middleware adds (securitySchemes); schemas join below
     bool uses_http_error = false, uses_validation = false;
     for (const RouteDoc& doc : docs_) {
       if (!doc.info.include_in_schema) continue;
@@ -172,6 +189,10 @@ const std::string& App::openapi_json() {
         uses_validation = true;
       }
       op["responses"] = std::move(responses);
+      // Middleware documents itself: security schemes, requirements, the responses it may give.
+      for (const auto& mw : middleware_) mw->describe(op, components);
+      for (const auto& mw : doc.info.middleware) mw->describe(op, components);
+      uses_http_error = uses_http_error || refers_to_http_error(op);
       std::string method(http::to_string(doc.method));
       for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       json::value& item = paths[doc.path];
@@ -188,7 +209,11 @@ const std::string& App::openapi_json() {
     json::object info{{"title", info_.title}, {"version", info_.version}};
     if (!info_.description.empty()) info["description"] = info_.description;
     json::object document{{"openapi", "3.1.0"}, {"info", std::move(info)}, {"paths", std::move(paths)}};
-    if (!schemas.empty()) document["components"] = json::object{{"schemas", std::move(schemas)}};
+    if (auto* extra = components.if_contains("schemas"); extra != nullptr && extra->is_object())
+      for (auto& [name, schema] : extra->as_object())
+        if (!schemas.contains(name)) schemas[name] = schema;
+    if (!schemas.empty()) components["schemas"] = std::move(schemas);
+    if (!components.empty()) document["components"] = std::move(components);
     openapi_ = json::serialize(document);
   });
   return openapi_;

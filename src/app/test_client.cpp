@@ -1,7 +1,11 @@
 #include "serval/app/test_client.hpp"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 
 #include <boost/json/parse.hpp>
@@ -193,5 +197,370 @@ TestClient::Response TestClient::put(std::string_view t, std::string_view b, con
 TestClient::Response TestClient::patch(std::string_view t, std::string_view b, const Headers& h) {
   return request("PATCH", t, b, h);
 }
+
+}  // namespace serval
+
+// --- WebSocket ------------------------------------------------------------------------------------
+// The client side of TestClient::websocket(): it speaks real (masked) frames to the same
+// http::Connection the socket path uses, on a private event loop of its own.
+
+namespace serval {
+
+namespace {
+
+namespace ws = http::websocket;
+
+// The in-process "socket" of a WebSocket conversation: server writes land in `written`.
+class WsTestConnection final : public http::Connection {
+ public:
+  using http::Connection::Connection;
+  std::string written;
+
+  void feed(std::string_view bytes) {
+    if (closed()) return;
+    char* p = input_space(bytes.size());
+    std::memcpy(p, bytes.data(), bytes.size());
+    commit_input(bytes.size());
+    process();
+  }
+  // The client's end of the socket closed (like a TCP FIN after its close frame).
+  void peer_closed() { close(); }
+
+ protected:
+  std::size_t write_some(const char* data, std::size_t len) override {
+    written.append(data, len);
+    return len;
+  }
+  void close_transport() override {}
+};
+
+constexpr std::uint64_t kClientMaxMessage = std::uint64_t{1} << 32;
+constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
+
+int remaining_ms(net::Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - net::Clock::now()).count();
+  return static_cast<int>(std::clamp<long long>(left, 0, 10));
+}
+
+// Status line and headers of a 101 answer (parse_one treats 1xx as interim and reads on).
+bool parse_upgrade_head(std::string_view bytes, TestClient::Response& r, std::size_t& consumed) {
+  std::size_t end = bytes.find("\r\n\r\n");
+  if (end == std::string_view::npos) return false;
+  std::string_view head = bytes.substr(0, end);
+  std::size_t line_end = head.find("\r\n");
+  std::string_view status_line = head.substr(0, line_end);
+  if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12) throw std::runtime_error("bad status line");
+  std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
+  std::string_view rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
+  while (!rest.empty()) {
+    std::size_t nl = rest.find("\r\n");
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 2);
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) throw std::runtime_error("bad header line");
+    r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
+  }
+  consumed = end + 4;
+  return true;
+}
+
+bool list_has(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    std::size_t sep = list.find_first_of(",;");
+    if (http::iequals(trim(list.substr(0, sep)), token)) return true;
+    list = sep == std::string_view::npos ? std::string_view{} : list.substr(sep + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+struct TestWebSocket::Impl {
+  explicit Impl(http::ConnectionOptions o) : options(std::move(o)) {}
+
+  net::EventLoop loop;  // first: destroyed last
+  http::ConnectionOptions options;
+  std::shared_ptr<WsTestConnection> conn;
+  std::size_t read_pos = 0;
+  TestClient::Response handshake;
+  ws::FrameParser parser;
+  std::mt19937 rng{std::random_device{}()};
+
+  bool deflate = false;
+  bool server_no_context_takeover = false;
+  bool client_no_context_takeover = false;
+  std::unique_ptr<ws::Deflater> deflater;
+  std::unique_ptr<ws::Inflater> inflater;
+
+  std::string message;
+  bool message_binary = false;
+  bool message_compressed = false;
+
+  bool close_sent = false;
+  bool close_received = false;
+  std::optional<int> close_code;
+  std::string close_reason;
+
+  // Runs `fn` on the loop (where the app's code expects to run), then whatever it set off.
+  template <class F>
+  void on_loop(F fn) {
+    loop.post(std::move(fn));
+    loop.run_once(0);
+  }
+
+  void send_bytes(std::string bytes) {
+    on_loop([c = conn, b = std::move(bytes)] { c->feed(b); });
+  }
+
+  void send_frame(ws::Opcode op, std::string_view payload, bool fin, bool rsv1) {
+    ws::MaskKey mask;
+    std::uint32_t r = static_cast<std::uint32_t>(rng());
+    for (int i = 0; i < 4; ++i) mask[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(r >> (8 * i));
+    std::string out;
+    ws::append_frame(out, op, payload, fin, rsv1, &mask);
+    send_bytes(std::move(out));
+  }
+
+  void send_message(ws::Opcode op, std::string_view payload) {
+    if (deflate && !payload.empty()) {
+      if (!deflater) deflater = std::make_unique<ws::Deflater>(15, client_no_context_takeover);
+      std::string compressed;
+      if (!deflater->compress(payload, compressed)) throw std::runtime_error("TestWebSocket: deflate failed");
+      send_frame(op, compressed, true, true);
+    } else {
+      send_frame(op, payload, true, false);
+    }
+  }
+
+  void send_close(int code, std::string_view reason) {
+    if (close_sent || conn->closed()) return;
+    close_sent = true;
+    ws::MaskKey mask{0x12, 0x34, 0x56, 0x78};
+    std::string out;
+    ws::append_close_frame(out, code, reason, &mask);
+    send_bytes(std::move(out));
+  }
+
+  void peer_closed() {
+    if (!conn->closed()) on_loop([c = conn] { c->peer_closed(); });
+  }
+
+  std::optional<Frame> next_frame(net::Clock::time_point deadline) {
+    while (true) {
+      std::string_view avail(conn->written);
+      avail.remove_prefix(read_pos);
+      ws::FrameStatus st = parser.parse(avail);
+      if (st == ws::FrameStatus::kError)
+        throw std::runtime_error("TestWebSocket: the server sent a bad frame: " + std::string(parser.error_reason()));
+      if (st == ws::FrameStatus::kFrame) {
+        const ws::Frame& f = parser.frame();
+        Frame out;
+        out.opcode = f.opcode;
+        out.fin = f.fin;
+        out.rsv1 = f.rsv1;
+        ws::append_unmasked(out.payload, f.payload, f.mask, f.masked);
+        read_pos += parser.consumed();
+        if (read_pos > 64 * 1024) {
+          conn->written.erase(0, read_pos);
+          read_pos = 0;
+        }
+        return out;
+      }
+      if (conn->closed() || net::Clock::now() >= deadline) return std::nullopt;
+      loop.run_once(remaining_ms(deadline));
+    }
+  }
+
+  // The server's close frame: remember its code, answer it, and close our end like a browser would.
+  void on_close_frame(const Frame& f) {
+    ws::ClosePayload payload;
+    if (ws::parse_close_payload(f.payload, payload) != 0)
+      throw std::runtime_error("TestWebSocket: the server sent an invalid close frame");
+    close_received = true;
+    close_code = payload.code;
+    close_reason = std::string(payload.reason);
+    send_close(payload.code, {});
+    peer_closed();
+  }
+
+  std::optional<WsMessage> receive(std::chrono::milliseconds timeout) {
+    auto deadline = net::Clock::now() + timeout;
+    while (auto f = next_frame(deadline)) {
+      switch (f->opcode) {
+        case ws::Opcode::kPing:
+          if (!close_sent) send_frame(ws::Opcode::kPong, f->payload, true, false);
+          continue;
+        case ws::Opcode::kPong:
+          continue;
+        case ws::Opcode::kClose:
+          on_close_frame(*f);
+          return std::nullopt;
+        case ws::Opcode::kText:
+        case ws::Opcode::kBinary:
+        case ws::Opcode::kContinuation:
+          if (auto m = absorb(*f)) return m;
+          break;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Adds a data frame to the message being reassembled; the message once it is complete.
+  std::optional<WsMessage> absorb(const Frame& f) {
+    if (f.opcode != ws::Opcode::kContinuation) {
+      message.clear();
+      message_binary = f.opcode == ws::Opcode::kBinary;
+      message_compressed = f.rsv1;
+    }
+    if (message_compressed) {
+      if (!inflater) inflater = std::make_unique<ws::Inflater>(server_no_context_takeover);
+      auto r = inflater->inflate(f.payload, message, kClientMaxMessage);
+      if (r == ws::Inflater::Result::kOk && f.fin) r = inflater->finish(message, kClientMaxMessage);
+      if (r != ws::Inflater::Result::kOk) throw std::runtime_error("TestWebSocket: cannot inflate a server message");
+    } else {
+      message += f.payload;
+    }
+    if (!f.fin) return std::nullopt;
+    if (!message_binary && !ws::is_valid_utf8(message))
+      throw std::runtime_error("TestWebSocket: the server sent a text message that is not UTF-8");
+    WsMessage m;
+    m.binary = message_binary;
+    m.data = std::move(message);
+    message = std::string();
+    return m;
+  }
+
+  void close(int code, std::string_view reason) {
+    send_close(code, reason);
+    auto deadline = net::Clock::now() + std::chrono::seconds(5);
+    while (!close_received) {
+      auto f = next_frame(deadline);
+      if (!f) break;
+      if (f->opcode == ws::Opcode::kClose) on_close_frame(*f);
+    }
+    peer_closed();
+  }
+};
+
+TestWebSocketRejected::TestWebSocketRejected(TestClient::Response r)
+    : std::runtime_error("WebSocket handshake rejected with status " + std::to_string(r.status)), response(std::move(r)) {}
+
+TestWebSocket TestClient::websocket(std::string_view target, const TestWebSocketOptions& options) {
+  auto impl = std::make_unique<TestWebSocket::Impl>(impl_->options);
+  impl->conn = std::make_shared<WsTestConnection>(impl_->app, impl->options);
+
+  unsigned char nonce[16];
+  for (auto& b : nonce) b = static_cast<unsigned char>(impl->rng());
+  unsigned char key_buf[32] = {0};
+  EVP_EncodeBlock(key_buf, nonce, sizeof nonce);
+  std::string key(reinterpret_cast<const char*>(key_buf));
+
+  std::string req;
+  req.append("GET ").append(target).append(" HTTP/1.1\r\nHost: testserver\r\nUpgrade: websocket\r\n");
+  req.append("Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ").append(key).append("\r\n");
+  if (!options.subprotocols.empty()) {
+    req.append("Sec-WebSocket-Protocol: ");
+    for (std::size_t i = 0; i < options.subprotocols.size(); ++i)
+      req.append(i == 0 ? "" : ", ").append(options.subprotocols[i]);
+    req.append("\r\n");
+  }
+  if (!options.extensions.empty()) {
+    req.append("Sec-WebSocket-Extensions: ").append(options.extensions).append("\r\n");
+  } else if (options.permessage_deflate) {
+    req.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
+  }
+  for (const auto& [k, v] : options.headers) req.append(k).append(": ").append(v).append("\r\n");
+  req.append("\r\n");
+  impl->send_bytes(std::move(req));
+
+  auto deadline = net::Clock::now() + kHandshakeTimeout;
+  std::size_t head_size = 0;
+  TestClient::Response head;
+  while (!parse_upgrade_head(impl->conn->written, head, head_size)) {
+    if (impl->conn->closed() || net::Clock::now() >= deadline)
+      throw std::runtime_error("TestWebSocket: no handshake response from the app");
+    impl->loop.run_once(remaining_ms(deadline));
+  }
+  if (head.status != 101) {
+    // The whole refusal (a JSON error body): wait for it, then hand it over.
+    while (true) {
+      std::optional<TestClient::Response> full;
+      try {
+        full = parse_response(impl->conn->written);
+      } catch (const std::runtime_error&) {  // incomplete so far
+        if (impl->conn->closed() || net::Clock::now() >= deadline) throw;
+      }
+      if (full) throw TestWebSocketRejected(std::move(*full));
+      impl->loop.run_once(remaining_ms(deadline));
+    }
+  }
+  if (head.header("sec-websocket-accept") != websocket_accept_key(key))
+    throw std::runtime_error("TestWebSocket: wrong Sec-WebSocket-Accept in the handshake response");
+  std::string_view extensions = head.header("sec-websocket-extensions");
+  impl->deflate = list_has(extensions, "permessage-deflate");
+  impl->server_no_context_takeover = list_has(extensions, "server_no_context_takeover");
+  impl->client_no_context_takeover = list_has(extensions, "client_no_context_takeover");
+  impl->parser.set_limits({.expect_masked = false, .allow_rsv1 = impl->deflate, .max_message_size = kClientMaxMessage});
+  impl->handshake = std::move(head);
+  impl->read_pos = head_size;
+  return TestWebSocket(std::move(impl));
+}
+
+TestWebSocket::TestWebSocket(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+TestWebSocket::TestWebSocket(TestWebSocket&&) noexcept = default;
+TestWebSocket& TestWebSocket::operator=(TestWebSocket&&) noexcept = default;
+
+TestWebSocket::~TestWebSocket() {
+  if (!impl_) return;
+  try {
+    if (!impl_->conn->closed()) impl_->close(1000, {});
+  } catch (const std::exception&) {
+  }
+  impl_->peer_closed();
+  impl_->loop.run_once(0);  // let work the close set off finish before the loop goes
+}
+
+void TestWebSocket::send_text(std::string_view text) { impl_->send_message(ws::Opcode::kText, text); }
+void TestWebSocket::send_binary(std::string_view data) { impl_->send_message(ws::Opcode::kBinary, data); }
+void TestWebSocket::ping(std::string_view payload) { impl_->send_frame(ws::Opcode::kPing, payload, true, false); }
+void TestWebSocket::send_frame(ws::Opcode opcode, std::string_view payload, bool fin, bool rsv1) {
+  impl_->send_frame(opcode, payload, fin, rsv1);
+}
+void TestWebSocket::send_raw(std::string_view bytes) { impl_->send_bytes(std::string(bytes)); }
+
+std::optional<WsMessage> TestWebSocket::receive(std::chrono::milliseconds timeout) { return impl_->receive(timeout); }
+
+std::optional<TestWebSocket::Frame> TestWebSocket::receive_frame(std::chrono::milliseconds timeout) {
+  auto f = impl_->next_frame(net::Clock::now() + timeout);
+  // Data frames still go through the decompressor, so its context stays in step with the server's.
+  if (f && !ws::is_control(f->opcode)) impl_->absorb(*f);
+  if (f && f->opcode == ws::Opcode::kClose) {
+    ws::ClosePayload payload;
+    if (ws::parse_close_payload(f->payload, payload) == 0) {
+      impl_->close_received = true;
+      impl_->close_code = payload.code;
+      impl_->close_reason = std::string(payload.reason);
+    }
+  }
+  return f;
+}
+
+void TestWebSocket::close(int code, std::string_view reason) { impl_->close(code, reason); }
+void TestWebSocket::disconnect() { impl_->peer_closed(); }
+void TestWebSocket::shutdown_server() {
+  impl_->on_loop([c = impl_->conn] { c->close_when_idle(); });
+}
+
+void TestWebSocket::run_for(std::chrono::milliseconds d) {
+  auto deadline = net::Clock::now() + d;
+  while (net::Clock::now() < deadline) impl_->loop.run_once(remaining_ms(deadline));
+}
+
+std::optional<int> TestWebSocket::close_code() const noexcept { return impl_->close_code; }
+const std::string& TestWebSocket::close_reason() const noexcept { return impl_->close_reason; }
+bool TestWebSocket::closed() const noexcept { return impl_->conn->closed(); }
+const TestClient::Response& TestWebSocket::handshake() const noexcept { return impl_->handshake; }
+std::string_view TestWebSocket::subprotocol() const noexcept { return impl_->handshake.header("sec-websocket-protocol"); }
+bool TestWebSocket::permessage_deflate() const noexcept { return impl_->deflate; }
 
 }  // namespace serval

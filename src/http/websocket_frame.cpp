@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace serval::http::websocket {
@@ -52,52 +53,58 @@ FrameStatus FrameParser::parse(std::string_view data) noexcept {
   const std::uint8_t op = b0 & 0x0F;
   const bool masked = (b1 & 0x80) != 0;
   const std::uint8_t len7 = b1 & 0x7F;
+  const std::size_t length_bytes = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+  const std::size_t header = 2 + length_bytes + (masked ? 4 : 0);
 
-  // The whole header first, so every error below knows the frame's extent.
-  std::size_t header = 2;
-  std::uint64_t len = len7;
-  if (len7 == 126) {
-    if (data.size() < 4) return FrameStatus::kNeedMore;
-    len = (std::uint64_t{byte_at(data, 2)} << 8) | byte_at(data, 3);
-    header = 4;
-    if (len < 126) return fail(kCloseProtocolError, "non-minimal payload length");
-  } else if (len7 == 127) {
-    if (data.size() < 10) return FrameStatus::kNeedMore;
-    len = 0;
-    for (std::size_t i = 2; i < 10; ++i) len = (len << 8) | byte_at(data, i);
-    header = 10;
-    if ((len >> 63) != 0) return fail(kCloseProtocolError, "payload length has the most significant bit set");
-    if (len <= 0xFFFF) return fail(kCloseProtocolError, "non-minimal payload length");
-  }
-  if (masked) header += 4;
-  if (data.size() < header) return FrameStatus::kNeedMore;
-  // header <= 14 and len < 2^63: no overflow.
-  const std::uint64_t frame_size = header + len;
+  // The payload length once its bytes are in (kNoLength before, or when it is malformed).
+  constexpr std::uint64_t kNoLength = ~std::uint64_t{0};
+  const auto length = [&]() -> std::uint64_t {
+    if (data.size() < 2 + length_bytes) return kNoLength;
+    std::uint64_t len = len7;
+    if (length_bytes != 0) {
+      len = 0;
+      for (std::size_t i = 2; i < 2 + length_bytes; ++i) len = (len << 8) | byte_at(data, i);
+    }
+    return len;
+  };
+  // The whole frame's size, when known: a closing endpoint can then skip a rejected frame.
+  const auto frame_size = [&]() -> std::uint64_t {
+    const std::uint64_t len = length();
+    return len == kNoLength || (len >> 63) != 0 ? 0 : header + len;
+  };
 
-  if (!known_opcode(op)) return fail(kCloseProtocolError, "reserved opcode", frame_size);
-  if (rsv23) return fail(kCloseProtocolError, "reserved bits set without a negotiated extension", frame_size);
+  // What the first two bytes can tell, at once (garbage fails fast).
+  if (!known_opcode(op)) return fail(kCloseProtocolError, "reserved opcode", frame_size());
+  if (rsv23) return fail(kCloseProtocolError, "reserved bits set without a negotiated extension", frame_size());
   const Opcode opcode = static_cast<Opcode>(op);
   if (masked != limits_.expect_masked)
     return fail(kCloseProtocolError, masked ? "server frames must not be masked" : "client frames must be masked",
-                frame_size);
+                frame_size());
   if (is_control(opcode)) {
-    if (!fin) return fail(kCloseProtocolError, "fragmented control frame", frame_size);
-    if (len > kMaxControlPayload) return fail(kCloseProtocolError, "control frame payload over 125 bytes", frame_size);
-    if (rsv1) return fail(kCloseProtocolError, "RSV1 set on a control frame", frame_size);
+    if (!fin) return fail(kCloseProtocolError, "fragmented control frame", frame_size());
+    if (len7 > kMaxControlPayload) return fail(kCloseProtocolError, "control frame payload over 125 bytes");
+    if (rsv1) return fail(kCloseProtocolError, "RSV1 set on a control frame", frame_size());
+  } else if (opcode == Opcode::kContinuation) {
+    if (!in_message_) return fail(kCloseProtocolError, "continuation frame without a message to continue", frame_size());
+    if (rsv1) return fail(kCloseProtocolError, "RSV1 set on a continuation frame", frame_size());
   } else {
-    if (opcode == Opcode::kContinuation) {
-      if (!in_message_) return fail(kCloseProtocolError, "continuation frame without a message to continue", frame_size);
-      if (rsv1) return fail(kCloseProtocolError, "RSV1 set on a continuation frame", frame_size);
-    } else {
-      if (in_message_) return fail(kCloseProtocolError, "new message before the previous one finished", frame_size);
-      if (rsv1 && !limits_.allow_rsv1)
-        return fail(kCloseProtocolError, "RSV1 set without a negotiated extension", frame_size);
-    }
-    // message_bytes_ never exceeds the limit, so the subtraction cannot wrap.
-    if (len > limits_.max_message_size || message_bytes_ > limits_.max_message_size - len)
-      return fail(kCloseMessageTooBig, "message too big", frame_size);
+    if (in_message_) return fail(kCloseProtocolError, "new message before the previous one finished", frame_size());
+    if (rsv1 && !limits_.allow_rsv1) return fail(kCloseProtocolError, "RSV1 set without a negotiated extension", frame_size());
   }
-  if (data.size() - header < len) return FrameStatus::kNeedMore;
+
+  const std::uint64_t len = length();
+  if (len == kNoLength) return FrameStatus::kNeedMore;
+  if (length_bytes == 2 && len < 126) return fail(kCloseProtocolError, "non-minimal payload length");
+  if (length_bytes == 8) {
+    if ((len >> 63) != 0) return fail(kCloseProtocolError, "payload length has the most significant bit set");
+    if (len <= 0xFFFF) return fail(kCloseProtocolError, "non-minimal payload length");
+  }
+  // header <= 14 and len < 2^63: no overflow.
+  const std::uint64_t size = header + len;
+  // message_bytes_ never exceeds the limit, so the subtraction cannot wrap.
+  if (!is_control(opcode) && (len > limits_.max_message_size || message_bytes_ > limits_.max_message_size - len))
+    return fail(kCloseMessageTooBig, "message too big", size);
+  if (data.size() < size) return FrameStatus::kNeedMore;
 
   frame_.fin = fin;
   frame_.rsv1 = rsv1;
@@ -109,7 +116,7 @@ FrameStatus FrameParser::parse(std::string_view data) noexcept {
     frame_.mask = {};
   }
   frame_.payload = data.substr(header, static_cast<std::size_t>(len));
-  consumed_ = static_cast<std::size_t>(frame_size);
+  consumed_ = static_cast<std::size_t>(size);
   if (!is_control(opcode)) {
     if (fin) {
       in_message_ = false;
@@ -189,7 +196,7 @@ void append_close_frame(std::string& out, int code, std::string_view reason, con
   char payload[2 + kMaxCloseReason];
   payload[0] = static_cast<char>((code >> 8) & 0xFF);
   payload[1] = static_cast<char>(code & 0xFF);
-  std::memcpy(payload + 2, reason.data(), reason.size());
+  if (!reason.empty()) std::memcpy(payload + 2, reason.data(), reason.size());
   append_frame(out, Opcode::kClose, {payload, 2 + reason.size()}, true, false, mask);
 }
 
@@ -289,23 +296,31 @@ Deflater::~Deflater() {
 bool Deflater::compress(std::string_view message, std::string& out) {
   if (!ok_) return false;
   const std::size_t start = out.size();
-  z_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(message.data()));
-  z_->avail_in = static_cast<uInt>(message.size());
-  // deflateBound plus room for the sync-flush marker: usually a single pass.
-  std::size_t chunk = deflateBound(z_.get(), static_cast<uLong>(message.size())) + 16;
+  // zlib counts in uInt: very large messages go in pieces, the last one with the sync flush.
+  constexpr std::size_t kPiece = std::size_t{1} << 30;
+  std::size_t offset = 0;
   do {
-    const std::size_t old = out.size();
-    out.resize(old + chunk);
-    z_->next_out = reinterpret_cast<Bytef*>(out.data() + old);
-    z_->avail_out = static_cast<uInt>(chunk);
-    const int rc = deflate(z_.get(), Z_SYNC_FLUSH);
-    out.resize(old + chunk - z_->avail_out);
-    if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      out.resize(start);
-      return false;
-    }
-    chunk = 4096;
-  } while (z_->avail_out == 0 || z_->avail_in != 0);
+    const std::size_t n = std::min(message.size() - offset, kPiece);
+    const bool last = offset + n == message.size();
+    z_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(message.data() + offset));
+    z_->avail_in = static_cast<uInt>(n);
+    // deflateBound plus room for the sync-flush marker: usually a single pass.
+    std::size_t chunk = deflateBound(z_.get(), static_cast<uLong>(n)) + 16;
+    do {
+      const std::size_t old = out.size();
+      out.resize(old + chunk);
+      z_->next_out = reinterpret_cast<Bytef*>(out.data() + old);
+      z_->avail_out = static_cast<uInt>(chunk);
+      const int rc = deflate(z_.get(), last ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+      out.resize(old + chunk - z_->avail_out);
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        out.resize(start);
+        return false;
+      }
+      chunk = 16 * 1024;
+    } while (z_->avail_out == 0);  // zlib: call again while it fills the whole output buffer
+    offset += n;
+  } while (offset < message.size());
   // RFC 7692 §7.2.1: drop the 00 00 ff ff that ends every sync flush.
   if (out.size() - start >= 4 && std::memcmp(out.data() + out.size() - 4, kDeflateTail, 4) == 0) out.resize(out.size() - 4);
   if (no_context_takeover_) deflateReset(z_.get());
@@ -324,6 +339,7 @@ Inflater::~Inflater() {
 Inflater::Result Inflater::run(const unsigned char* data, std::size_t size, std::string& out, std::size_t max_size) {
   if (!ok_) return Result::kError;
   if (stream_end_) return Result::kOk;  // bytes after a final block carry nothing
+  max_size = std::min(max_size, SIZE_MAX - 1);
   z_->next_in = const_cast<Bytef*>(data);
   z_->avail_in = static_cast<uInt>(size);
   while (true) {

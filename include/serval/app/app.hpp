@@ -24,11 +24,14 @@
 #include "serval/app/endpoint.hpp"
 #include "serval/app/middleware.hpp"
 #include "serval/app/route_doc.hpp"
+#include "serval/app/websocket.hpp"
 #include "serval/http/connection.hpp"
 #include "serval/http/router.hpp"
 #include "serval/net/server.hpp"
 
 namespace serval {
+
+struct StaticFilesOptions;  // serval/app/middleware/static_files.hpp
 
 struct AppInfo {
   std::string title = "serval";
@@ -78,6 +81,14 @@ class App : public http::Dispatcher {
 
   // A route whose handler works on the raw request; `doc` describes it for OpenAPI.
   App& add_route(RouteDoc doc, RouteHandler handler);
+
+  // A WebSocket route (GET + Upgrade): `handler` is a coroutine taking serval::WebSocket& (and
+  // optionally const http::Request&); see websocket.hpp. Never listed in /openapi.json.
+  template <class F>
+  App& websocket(std::string_view path, F handler, RouteInfo info = {}, WebSocketOptions options = {}) {
+    return add_websocket(path, detail::make_websocket_handler(std::move(handler)), std::move(info), std::move(options));
+  }
+  App& add_websocket(std::string_view path, WebSocketHandler handler, RouteInfo info, WebSocketOptions options);
 
   // Maps exceptions of type E (and types derived from it) to a response, like FastAPI's
   // @app.exception_handler. Handlers are tried in registration order.
@@ -145,6 +156,11 @@ class App : public http::Dispatcher {
 
   // Appends a step to the global middleware list (runs for every request, in order of use()).
   App& use(MiddlewarePtr middleware);
+
+  // Serves the files under `directory` at `prefix` + "/{path...}" (GET, HEAD), e.g.
+  // app.mount_static("/static", "./www", {.html = true}). Defined in middleware/static_files.cpp.
+  App& mount_static(std::string_view prefix, const std::string& directory);
+  App& mount_static(std::string_view prefix, const std::string& directory, const StaticFilesOptions& options);
 
   const AppInfo& info() const noexcept { return info_; }
   const std::vector<RouteDoc>& routes() const noexcept { return docs_; }

@@ -24,6 +24,11 @@
 //   boost::json::value  anything, unvalidated
 // A member that is omitted from the input keeps its current value, so parse into a
 // default-constructed object. Unknown input fields are ignored unless the schema says forbid_extra().
+// Rules on a std::optional apply to the value inside; rules on a list or map count its items.
+//
+// Bodies are parsed with Boost.JSON into a DOM held in a 4 KiB stack buffer (larger bodies spill to
+// the heap), nesting at most kMaxJsonDepth deep, and every double is re-read with std::from_chars
+// because Boost 1.81's own conversion is not correctly rounded.
 //
 // Patterns use std::regex (ECMAScript, byte-oriented: '.' matches one byte of UTF-8), compiled
 // once per distinct pattern and cached. With libstdc++ they run on its non-backtracking (Thompson
@@ -222,10 +227,11 @@ class BodyParser {
 
 void report_missing_body(ValidationErrors& errs);
 
-// A distinct address per type, for registries keyed by type.
+// A distinct address per type, for registries keyed by type. Not const, so that no compiler option
+// that merges identical constants can ever fold two of them into one.
 template <class T>
 struct TypeTag {
-  static inline const char id = 0;
+  static inline char id = 0;
 };
 
 template <class T>
@@ -542,7 +548,8 @@ void write(std::string& out, const T& v) {
 }
 
 // ---- start-up checks -------------------------------------------------------------------------
-void rethrow_pattern_error(std::string_view type_field, std::string_view pattern);
+// Compiles `pattern`; an invalid one throws std::invalid_argument naming `field`.
+void check_field_pattern(std::string_view field, std::string_view pattern);
 
 template <class T>
 void check_patterns(std::unordered_set<const void*>& seen) {
@@ -556,7 +563,7 @@ void check_patterns(std::unordered_set<const void*>& seen) {
         [&](const auto&... f) {
           (
               [&] {
-                if (f.rules.has_pattern()) rethrow_pattern_error(f.name, f.rules.pattern_text.view());
+                if (f.rules.has_pattern()) check_field_pattern(f.name, f.rules.pattern_text.view());
                 check_patterns<typename std::remove_cvref_t<decltype(f)>::Member>(seen);
               }(),
               ...);

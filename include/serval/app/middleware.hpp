@@ -37,8 +37,9 @@ class Middleware {
     (void)ctx;
     (void)response;
   }
-  // `operation` is the OpenAPI operation object of a route this step guards (per-route steps
-  // only); `components` is the document's components object.
+  // `operation` is the OpenAPI operation object of a route this step guards (every documented
+  // route for a global step, called before the route's own steps); `components` is the
+  // document's components object (securitySchemes; entries under `schemas` are merged in).
   virtual void describe(boost::json::object& operation, boost::json::object& components) const {
     (void)operation;
     (void)components;

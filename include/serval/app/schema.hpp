@@ -52,6 +52,8 @@ inline void empty_field_name_in_serval_field() {
 }  // namespace detail
 
 // A fixed-capacity string usable in constant expressions and as (part of) a template argument.
+// Text longer than N does not compile in a constant expression (the error names
+// text_too_long_for_serval_FixedText) and throws std::length_error at run time.
 template <std::size_t N>
 struct FixedText {
   char data[N]{};

@@ -5,7 +5,8 @@
 // more bytes, or the close code the connection must fail with. It trusts nothing: reserved opcodes
 // and bits, unmasked client frames, fragmented or oversized control frames, non-minimal lengths,
 // continuation frames out of sequence and messages over the size limit are all errors, detected as
-// soon as the frame header is in (a 2^63-byte length is refused before any payload is buffered).
+// as early as the bytes allow (a bad opcode from the first byte, a 2^62-byte length from the header,
+// before any payload is buffered).
 //
 //   websocket::FrameParser parser({.expect_masked = true, .max_message_size = 1 << 20});
 //   while (true) {
@@ -102,8 +103,8 @@ class FrameParser {
   std::size_t consumed() const noexcept { return consumed_; }
   int error_code() const noexcept { return error_code_; }
   std::string_view error_reason() const noexcept { return error_reason_; }
-  // When the error was found in a complete header, the size of that whole frame (header + payload),
-  // so a closing endpoint can skip it and keep reading frames; 0 when frame boundaries are lost.
+  // The size of the rejected frame (header + payload) when its length was already readable, so a
+  // closing endpoint can skip it and keep reading frames; 0 when frame boundaries are lost.
   std::uint64_t error_frame_size() const noexcept { return error_frame_size_; }
 
   // A fragmented data message has begun and not finished.

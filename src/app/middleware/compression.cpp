@@ -175,22 +175,23 @@ std::string gzip_compress(std::string_view input, int level) {
   std::string out;
   out.resize(deflateBound(&zs, static_cast<uLong>(input.size())));
   zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size(), kMaxZlibInput));
   while (true) {
-    std::size_t chunk = std::min<std::size_t>(input.size(), kMaxZlibInput);
-    zs.avail_in = static_cast<uInt>(chunk);
-    input.remove_prefix(chunk);
+    if (zs.avail_in == 0 && !input.empty()) {
+      std::size_t n = std::min<std::size_t>(input.size(), kMaxZlibInput);
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+      zs.avail_in = static_cast<uInt>(n);
+      input.remove_prefix(n);
+    }
+    if (zs.avail_out == 0) {
+      std::size_t used = zs.total_out;
+      if (out.size() < used + kOutStep) out.resize(used + kOutStep);
+      zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+      zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - used, kMaxZlibInput));
+    }
     int rc = deflate(&zs, input.empty() ? Z_FINISH : Z_NO_FLUSH);
     if (rc == Z_STREAM_END) break;
-    if (rc != Z_OK && rc != Z_BUF_ERROR) throw std::runtime_error("gzip failed");
-    if (input.empty() && zs.avail_out == 0) {
-      // deflateBound is an upper bound for a single call; grow defensively anyway.
-      std::size_t used = out.size();
-      out.resize(used + kOutStep);
-      zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-      zs.avail_out = static_cast<uInt>(kOutStep);
-    }
+    if (rc == Z_STREAM_ERROR) throw std::runtime_error("gzip failed");
   }
   out.resize(zs.total_out);
   return out;
@@ -233,7 +234,6 @@ ContentCoding Compression::negotiate(std::string_view accept_encoding, bool* ide
     int q = 1000;
     if (semi != std::string_view::npos) {
       std::string_view params = entry.substr(semi + 1);
-      detail::any_token(params, [](std::string_view) { return false; });  // (params are ';'-separated)
       while (!params.empty()) {
         auto next = params.find(';');
         std::string_view p = detail::trim_ows(params.substr(0, next));
@@ -282,7 +282,9 @@ void Compression::after(const http::Request& request, Context&, http::Response& 
   detail::add_vary(response.headers, "Accept-Encoding");
   if (coding == ContentCoding::kIdentity) return;
 
-  if (stream) {
+  if (stream && request.method == http::Method::kHead) {
+    // The stream is never pulled for HEAD: announce the coding without building an encoder.
+  } else if (stream) {
     std::unique_ptr<StreamEncoder> encoder;
     if (coding == ContentCoding::kGzip) encoder = std::make_unique<GzipStream>(options_.gzip_level);
     else encoder = std::make_unique<BrotliStream>(options_.brotli_quality);

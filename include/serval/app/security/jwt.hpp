@@ -97,7 +97,7 @@ class JwtSigner {
 
 // The Principal a verified token describes: subject from `sub` (else `client_id`, `azp`), scopes
 // from `scope` (space-separated) and `scp` / `scopes` (array or space-separated string).
-Principal principal_from_claims(const boost::json::object& claims, std::string scheme);
+Principal principal_from_claims(boost::json::object claims, std::string scheme);
 
 // Base64url without padding (RFC 4648 section 5), as JWS uses it. decode is strict: it refuses
 // padding, characters outside the alphabet, impossible lengths and non-zero trailing bits.
