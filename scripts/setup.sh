@@ -42,12 +42,13 @@ npm_unpack() {  # name version dest
 }
 npm_unpack swagger-ui-dist 5.35.0 "$CACHE/swagger-ui-dist"
 
-# Node tools the tests use (an independent OpenAPI validator). Installed into the cache, not the clone.
-if [ ! -f "$CACHE/node/.done-1" ]; then
+# Node tools the tests use (an independent OpenAPI validator, an independent WebSocket client).
+# Installed into the cache, not the clone; bump the .done-N marker when this list changes.
+if [ ! -f "$CACHE/node/.done-2" ]; then
   mkdir -p "$CACHE/node"
   (cd "$CACHE/node" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund \
-      @apidevtools/swagger-parser@12.1.0 >/dev/null)
-  touch "$CACHE/node/.done-1"
+      @apidevtools/swagger-parser@12.1.0 ws@8.23.0 >/dev/null)
+  touch "$CACHE/node/.done-2"
   echo "setup: installed node test tools into $CACHE/node"
 fi
 echo "setup: ok (cache $CACHE)"

@@ -322,7 +322,7 @@ http::Response App::handle_exception(std::exception_ptr error, const http::Reque
 
 // --- command line ------------------------------------------------------------------------------
 
-std::string server_usage(std::string_view program) {
+std::string server_usage(std::string_view program, const CliOptions* extra) {
   std::string u = "usage: ";
   u += program;
   u += R"( [options]
@@ -338,6 +338,10 @@ std::string server_usage(std::string_view program) {
   --log-level LEVEL           debug, info, warning or error (default info)
   --help                      this text
 )";
+  if (extra != nullptr) {
+    std::string more = extra->usage();
+    if (!more.empty()) u += "application options:\n" + more;
+  }
   return u;
 }
 
@@ -348,7 +352,8 @@ bool parse_number(std::string_view s, long long& out) {
 }
 }  // namespace
 
-bool parse_server_args(int argc, char** argv, net::ServerOptions& o, std::string& error, bool& help) {
+bool parse_server_args(int argc, char** argv, net::ServerOptions& o, std::string& error, bool& help,
+                       const CliOptions* extra) {
   help = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -420,27 +425,42 @@ bool parse_server_args(int argc, char** argv, net::ServerOptions& o, std::string
         error = "option --log-level: expected debug, info, warning or error";
         return false;
       }
+    } else if (const CliOptions::Option* opt = extra != nullptr ? extra->find(arg) : nullptr) {
+      if (opt->takes_value && !need()) return false;
+      if (std::string msg = opt->set(value); !msg.empty()) {
+        error = msg;
+        return false;
+      }
     } else {
       error = "unknown option '" + std::string(argv[i]) + "'";
       return false;
     }
   }
+  if (extra != nullptr) {
+    error = extra->validate();
+    if (!error.empty()) return false;
+  }
   return true;
 }
 
-int App::run(int argc, char** argv) {
-  net::ServerOptions options;
+int App::run(int argc, char** argv) { return run(argc, argv, CliOptions{}); }
+
+std::optional<int> parse_command_line(int argc, char** argv, const CliOptions& extra, net::ServerOptions& options) {
   std::string error;
   bool help = false;
   std::string program = argc > 0 ? argv[0] : "serval";
-  if (!parse_server_args(argc, argv, options, error, help)) {
-    if (help) {
-      std::fputs(server_usage(program).c_str(), stdout);
-      return 0;
-    }
-    std::fprintf(stderr, "%s: %s\n%s", program.c_str(), error.c_str(), server_usage(program).c_str());
-    return 2;
+  if (parse_server_args(argc, argv, options, error, help, &extra)) return std::nullopt;
+  if (help) {
+    std::fputs(server_usage(program, &extra).c_str(), stdout);
+    return 0;
   }
+  std::fprintf(stderr, "%s: %s\n%s", program.c_str(), error.c_str(), server_usage(program, &extra).c_str());
+  return 2;
+}
+
+int App::run(int argc, char** argv, const CliOptions& extra) {
+  net::ServerOptions options;
+  if (auto rc = parse_command_line(argc, argv, extra, options)) return *rc;
   return run(std::move(options));
 }
 

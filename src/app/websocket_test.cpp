@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -554,6 +555,72 @@ TEST(WebSocketApp, SlowReaderOverflowsTheQueueWith1008) {
   EXPECT_TRUE(seen->finished);
   EXPECT_EQ(seen->messages, 2);  // 120 queued bytes > 100 closed it; the third came after the close
   EXPECT_EQ(seen->close_code, 1008);
+}
+
+// A connection whose socket takes nothing until the test opens it: send_*() must stop the handler
+// once WebSocketOptions::send_high_water bytes wait, and resume it when the socket drains.
+class ChokedConnection final : public http::Connection {
+ public:
+  using http::Connection::Connection;
+  std::string written;
+  bool window_open = false;
+
+  void feed(std::string_view bytes) {
+    char* p = input_space(bytes.size());
+    std::memcpy(p, bytes.data(), bytes.size());
+    commit_input(bytes.size());
+    process();
+  }
+  void open_window() {
+    window_open = true;
+    on_writable();
+  }
+  void drop() { close(); }
+
+ protected:
+  std::size_t write_some(const char* data, std::size_t len) override {
+    if (!window_open) return 0;
+    written.append(data, len);
+    return len;
+  }
+  void close_transport() override {}
+};
+
+TEST(WebSocketApp, SendWaitsWhileTheSocketIsFull) {
+  App app;
+  auto queued = std::make_shared<int>(0);
+  auto finished = std::make_shared<bool>(false);
+  app.websocket(
+      "/ws/firehose",
+      [queued, finished](WebSocket& ws) -> Task<void> {
+        std::string chunk(100 * 1024, 'x');
+        for (int i = 0; i < 10; ++i) {
+          ++*queued;
+          co_await ws.send_binary(chunk);
+        }
+        *finished = true;
+      },
+      {}, {.permessage_deflate = false, .send_high_water = 256 * 1024});
+  app.startup();
+  http::ConnectionOptions options;
+  auto conn = std::make_shared<ChokedConnection>(app, options);
+  conn->feed(
+      "GET /ws/firehose HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+  ASSERT_TRUE(conn->upgraded());
+  // 100 + 200 KiB wait below the mark; the third message crosses it and the handler waits there.
+  EXPECT_EQ(*queued, 3);
+  EXPECT_GT(conn->unsent_bytes(), 300u * 1024);
+  EXPECT_TRUE(conn->written.empty());
+
+  conn->open_window();
+  EXPECT_EQ(*queued, 10);
+  EXPECT_TRUE(*finished);
+  EXPECT_TRUE(conn->written.starts_with("HTTP/1.1 101 "));
+  // Ten unmasked 100 KiB frames (10-byte headers: 64-bit lengths), then close 1000 (2 + 2 bytes).
+  std::size_t frames_from = conn->written.find("\r\n\r\n") + 4;
+  EXPECT_EQ(conn->written.size() - frames_from, 10 * (10 + 100 * 1024) + 2 + 2);
+  conn->drop();
 }
 
 }  // namespace

@@ -163,7 +163,7 @@ class SocketConnection final : public http::Connection, public IoHandler {
 namespace {
 constexpr std::string_view kOverloaded =
     "HTTP/1.1 503 Service Unavailable\r\nServer: serval\r\nContent-Type: application/json\r\n"
-    "Content-Length: 45\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    "Content-Length: 46\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
     "{\"detail\":\"Too many connections, retry later\"}";
 
 int bind_listener(const std::string& host, int port, int backlog) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "serval/app/background.hpp"
+#include "serval/app/cli.hpp"
 #include "serval/app/context.hpp"
 #include "serval/app/dependency.hpp"
 #include "serval/app/endpoint.hpp"
@@ -172,6 +173,8 @@ class App : public http::Dispatcher {
 
   // Parses --host --port --threads and the server limits (see --help), then serves until SIGTERM.
   int run(int argc, char** argv);
+  // The same, also accepting the app's own flags (see cli.hpp).
+  int run(int argc, char** argv, const CliOptions& extra);
   int run(net::ServerOptions options);
 
   // Runs a request's background tasks on the pool (called once its response is sent).
@@ -208,7 +211,14 @@ class App : public http::Dispatcher {
 };
 
 // Parses the standard server flags. Returns false and fills `error` (usage on --help).
-bool parse_server_args(int argc, char** argv, net::ServerOptions& options, std::string& error, bool& help);
-std::string server_usage(std::string_view program);
+bool parse_server_args(int argc, char** argv, net::ServerOptions& options, std::string& error, bool& help,
+                       const CliOptions* extra = nullptr);
+std::string server_usage(std::string_view program, const CliOptions* extra = nullptr);
+
+// Parses the server's and the app's flags before the app is built (so flags can configure it).
+// Returns nothing on success; on --help or a bad flag it prints and returns the exit code (0 / 2).
+//   serval::net::ServerOptions opts;
+//   if (auto rc = serval::parse_command_line(argc, argv, cli, opts)) return *rc;
+std::optional<int> parse_command_line(int argc, char** argv, const CliOptions& extra, net::ServerOptions& out);
 
 }  // namespace serval

@@ -4,6 +4,8 @@
 #include <memory>
 #include <regex>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 #include "app/middleware/header_util.hpp"
 
@@ -89,7 +91,12 @@ Cors::Cors(CorsOptions o) {
 
 bool Cors::origin_allowed(std::string_view origin) const {
   if (allow_all_origins_) return true;
-  if (std::binary_search(origins_.begin(), origins_.end(), origin, std::less<>{})) return true;
+  if (origins_.size() <= 8) {
+    for (const auto& o : origins_)
+      if (o.size() == origin.size() && std::string_view(o) == origin) return true;
+  } else if (std::binary_search(origins_.begin(), origins_.end(), origin, std::less<>{})) {
+    return true;
+  }
   return origin_matches_ && origin_matches_(origin);
 }
 
@@ -148,18 +155,31 @@ http::Response Cors::preflight(const http::Request& request, std::string_view or
 void Cors::after(const http::Request& request, Context&, http::Response& response) {
   std::string_view origin = request.header("origin");
   if (origin.empty() || is_preflight(request)) return;  // not CORS, or our own preflight answer
+  auto& headers = response.headers;
   if (!origin_allowed(origin)) {
-    if (explicit_origin_) detail::add_vary(response.headers, "Origin");  // the answer depended on it
+    if (explicit_origin_) detail::add_vary(headers, "Origin");  // the answer depended on it
     return;
   }
+  // A handler that set CORS headers itself is overridden (as Starlette does); otherwise append
+  // without a lookup per header. Up to four headers here and usually one more from a later step
+  // (RequestId): one allocation for the list.
+  bool handler_set = false;
+  for (const auto& header : headers)
+    handler_set = handler_set || (header.first.size() > 15 && http::iequals(std::string_view(header.first).substr(0, 15),
+                                                                            "access-control-"));
+  headers.reserve(headers.size() + 5);
+  auto put = [&](std::string_view name, std::string_view value) {
+    if (handler_set) detail::set_header(headers, name, std::string(value));
+    else headers.emplace_back(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple(value));
+  };
   if (explicit_origin_) {
-    detail::set_header(response.headers, "Access-Control-Allow-Origin", std::string(origin));
-    detail::add_vary(response.headers, "Origin");
+    put("Access-Control-Allow-Origin", origin);
+    detail::add_vary(headers, "Origin");
   } else {
-    detail::set_header(response.headers, "Access-Control-Allow-Origin", "*");
+    put("Access-Control-Allow-Origin", "*");
   }
-  if (allow_credentials_) detail::set_header(response.headers, "Access-Control-Allow-Credentials", "true");
-  if (!expose_value_.empty()) detail::set_header(response.headers, "Access-Control-Expose-Headers", expose_value_);
+  if (allow_credentials_) put("Access-Control-Allow-Credentials", "true");
+  if (!expose_value_.empty()) put("Access-Control-Expose-Headers", expose_value_);
 }
 
 }  // namespace serval

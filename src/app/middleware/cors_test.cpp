@@ -16,6 +16,15 @@ void add_routes(App& app) {
   app.post("/items", [] { return std::string("created"); });
   app.get("/fail", []() -> int { throw HttpError(409, "conflict"); });
   app.get("/varied", [] { return http::Response::json(200, "1").with_header("Vary", "Accept-Language"); });
+  app.get("/own-cors", [] {
+    return http::Response::json(200, "1").with_header("access-control-allow-origin", "https://stale.example");
+  });
+}
+
+std::size_t count_headers(const TestClient::Response& r, std::string_view name) {
+  std::size_t n = 0;
+  for (const auto& [k, v] : r.headers) n += http::iequals(k, name) ? 1 : 0;
+  return n;
 }
 
 bool has_cors_headers(const TestClient::Response& r) {
@@ -108,6 +117,11 @@ TEST_F(CorsListTest, ActualRequestFromAnAllowedOrigin) {
     EXPECT_NE(r.status, 200);
     EXPECT_EQ(r.header("access-control-allow-origin"), "http://localhost:3000") << path;
   }
+  // CORS headers a handler set itself are replaced, not duplicated.
+  r = client.get("/own-cors", {{"Origin", "http://localhost:3000"}});
+  EXPECT_EQ(r.header("access-control-allow-origin"), "http://localhost:3000");
+  EXPECT_EQ(count_headers(r, "access-control-allow-origin"), 1u);
+  EXPECT_EQ(count_headers(r, "access-control-allow-credentials"), 1u);
   // An existing Vary is extended, not replaced.
   r = client.get("/varied", {{"Origin", "http://localhost:3000"}});
   EXPECT_EQ(r.header("vary"), "Accept-Language, Origin");
