@@ -90,10 +90,10 @@ sys.exit(0 if got == want else 1)
 EOF
 }
 
-start_serval() {
+start_serval() {  # [extra flags...]
   local log="$OUT/serval.stderr"
   : >"$log"
-  taskset -c "$SERVER_CORE" "${PRIO[@]}" "$BIN" --host "$HOST" --port 0 --threads 1 2>"$log" &
+  taskset -c "$SERVER_CORE" "${PRIO[@]}" "$BIN" --host "$HOST" --port 0 --threads 1 "$@" 2>"$log" &
   SERVER_PID=$!
   local port=""
   for _ in $(seq 100); do
@@ -151,14 +151,23 @@ BUSY_BEFORE=$(busy_percent)
 ENDPOINTS=(health predict)
 declare -A URLPATH=([health]=/health [predict]=/predict)
 declare -A LUA=([health]="" [predict]="$HERE/predict.lua")
+# serval_mw: the same binary with RequestId + Cors middleware on, and every request carrying an Origin.
+declare -A MW_LUA=([health]="$HERE/health_origin.lua" [predict]="$HERE/predict_origin.lua")
+MW_ORIGIN=http://bench.example
 
-for server in serval fastapi; do
+for server in serval serval_mw fastapi; do
   echo "http_bench: $server alone on core $SERVER_CORE, wrk on core $CLIENT_CORE ($CONNECTIONS connections, $DURATION)" >&2
-  if [ "$server" = serval ]; then start_serval; else start_fastapi; fi
+  case $server in
+    serval) start_serval ;;
+    serval_mw) start_serval --request-id --cors-origin "$MW_ORIGIN" ;;
+    fastapi) start_fastapi ;;
+  esac
   check_predict "$PORT" "$server"
   for ep in "${ENDPOINTS[@]}"; do
-    if [ -n "${LUA[$ep]}" ]; then
-      run_wrk "$server-$ep" "http://$HOST:$PORT${URLPATH[$ep]}" "${LUA[$ep]}"
+    lua=${LUA[$ep]}
+    [ "$server" = serval_mw ] && lua=${MW_LUA[$ep]}
+    if [ -n "$lua" ]; then
+      run_wrk "$server-$ep" "http://$HOST:$PORT${URLPATH[$ep]}" "$lua"
     else
       run_wrk "$server-$ep" "http://$HOST:$PORT${URLPATH[$ep]}"
     fi
@@ -180,6 +189,19 @@ for ep in "${ENDPOINTS[@]}"; do
     "$s_p50" "$s_p99" "$f_p50" "$f_p99"
   [ "$s_err" -eq 0 ] || { notes+=("serval ${URLPATH[$ep]}: $s_err errors/non-2xx (see $OUT/serval-$ep.txt)"); status=2; }
   [ "$f_err" -eq 0 ] || { notes+=("FastAPI ${URLPATH[$ep]}: $f_err errors/non-2xx (see $OUT/fastapi-$ep.txt)"); status=2; }
+done
+echo
+echo "With RequestId + Cors middleware (every request sends Origin: $MW_ORIGIN):"
+echo
+echo "| endpoint | serval req/s | serval + middleware req/s | middleware cost | serval + middleware p50/p99 |"
+echo "|---|---:|---:|---:|---:|"
+for ep in "${ENDPOINTS[@]}"; do
+  read -r s_rps s_p50 s_p99 s_err < <(parse_wrk "$OUT/serval-$ep.txt")
+  read -r m_rps m_p50 m_p99 m_err < <(parse_wrk "$OUT/serval_mw-$ep.txt")
+  cost=$(awk -v a="$s_rps" -v b="$m_rps" 'BEGIN { if (a > 0) printf "%.1f%%", 100 * (a - b) / a; else print "n/a" }')
+  printf "| %s %s | %.0f | %.0f | %s | %.2f / %.2f ms |\n" "$([ "$ep" = health ] && echo GET || echo POST)" \
+    "${URLPATH[$ep]}" "$s_rps" "$m_rps" "$cost" "$m_p50" "$m_p99"
+  [ "$m_err" -eq 0 ] || { notes+=("serval+middleware ${URLPATH[$ep]}: $m_err errors/non-2xx"); status=2; }
 done
 echo
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency (keep-alive), warm-up $WARMUP; server pinned to core $SERVER_CORE, wrk to core $CLIENT_CORE${PRIO:+, both at nice $NICE}; raw output in $OUT"

@@ -102,8 +102,19 @@ serval::AsyncGenerator<serval::Event> tokens(GenerateIn in) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool request_id = false;
+  std::vector<std::string> cors_origins;
+  serval::CliOptions cli;
+  cli.add("--request-id", &request_id, "add X-Request-ID to every response (RequestId middleware)");
+  cli.add("--cors-origin", &cors_origins, "comma-separated origins allowed by CORS (Cors middleware)");
+  serval::net::ServerOptions options;
+  if (auto rc = serval::parse_command_line(argc, argv, cli, options)) return *rc;
+
   serval::App app{{.title = "Classifier API", .version = "1.0.0",
                    .description = "A minimal AI backend: health, prediction and token streaming."}};
+  if (request_id) app.use(std::make_shared<serval::RequestId>());
+  if (!cors_origins.empty())
+    app.use(std::make_shared<serval::Cors>(serval::CorsOptions{.allow_origins = cors_origins, .allow_methods = {"GET", "POST"}}));
 
   app.get("/health", [] { return Health{"ok"}; }, {.summary = "Liveness check", .tags = {"ops"}});
 
@@ -113,5 +124,5 @@ int main(int argc, char** argv) {
   app.post("/generate", [](GenerateIn in) { return serval::EventStream(tokens(std::move(in))); },
            {.summary = "Stream generated tokens as Server-Sent Events", .tags = {"model"}});
 
-  return app.run(argc, argv);
+  return app.run(std::move(options));
 }
