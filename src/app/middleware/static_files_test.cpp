@@ -58,6 +58,7 @@ class StaticFilesTest : public ::testing::Test {
     write_file(root / ".env", "SECRET=1");
     write_file(root / "docs" / "index.html", "<h1>docs</h1>");
     write_file(root / "a b%.txt", "spaces");
+    write_file(root / "evil.example" / "docs" / "index.html", "<h1>not a redirect target</h1>");
     write_file(root / "empty.txt", "");
     write_file(*base_ / "secret.txt", "top secret");
     write_file(*base_ / "outside" / "x.txt", "outside");
@@ -267,6 +268,21 @@ TEST_F(StaticFilesTest, HtmlModeServesIndexAndRedirectsDirectories) {
   EXPECT_EQ(r.status, 307);
   EXPECT_EQ(r.header("location"), "/site/docs/?lang=en");
   EXPECT_EQ(client.get("/site/css/").status, 404);  // no index.html there
+}
+
+TEST_F(StaticFilesTest, MountedAtTheRootBehindTheApiRoutes) {
+  App site;
+  site.get("/api/health", [] { return std::string("ok"); });
+  site.mount_static("/", root(), StaticFilesOptions{.html = true});
+  TestClient client{site};
+  EXPECT_EQ(client.get("/").body, "<h1>home</h1>");
+  EXPECT_EQ(client.get("/css/site.css").body, "body{color:red}");
+  EXPECT_EQ(client.get("/api/health").json(), "ok");  // routes win over the catch-all
+  EXPECT_EQ(client.get("/api/other").status, 404);
+  EXPECT_EQ(client.get("/docs").status, 200);          // the built-in Swagger UI route still wins
+  auto r = client.get("//evil.example/docs");           // never a scheme-relative redirect
+  EXPECT_EQ(r.status, 307);
+  EXPECT_EQ(r.header("location"), "/evil.example/docs/");
 }
 
 TEST_F(StaticFilesTest, CompressionKeepsValidatorsAndRangesWorking) {

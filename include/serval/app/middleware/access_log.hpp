@@ -16,12 +16,12 @@
 // client left first — so an LLM stream's line shows its whole duration, not just its first byte.
 //
 // The sink is called from every I/O thread at once; the default writes each line to stderr with a
-// single write(2), which keeps lines whole. Formatting is direct into one string (~0.5 µs).
+// single write(2), which keeps lines whole. A line is formatted straight into one string (~0.3 µs
+// on a 2-core VM) and costs one system call with the default sink.
 #pragma once
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
