@@ -312,10 +312,16 @@ struct TestWebSocket::Impl {
     on_loop([c = conn, b = std::move(bytes)] { c->feed(b); });
   }
 
-  void send_frame(ws::Opcode op, std::string_view payload, bool fin, bool rsv1) {
+  // A fresh masking key per frame, as RFC 6455 §5.3 asks of clients.
+  ws::MaskKey next_mask() {
     ws::MaskKey mask;
-    std::uint32_t r = static_cast<std::uint32_t>(rng());
-    for (int i = 0; i < 4; ++i) mask[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(r >> (8 * i));
+    const auto r = static_cast<std::uint32_t>(rng());
+    for (std::size_t i = 0; i < 4; ++i) mask[i] = static_cast<std::uint8_t>(r >> (8 * i));
+    return mask;
+  }
+
+  void send_frame(ws::Opcode op, std::string_view payload, bool fin, bool rsv1) {
+    const ws::MaskKey mask = next_mask();
     std::string out;
     ws::append_frame(out, op, payload, fin, rsv1, &mask);
     send_bytes(std::move(out));
@@ -335,7 +341,7 @@ struct TestWebSocket::Impl {
   void send_close(int code, std::string_view reason) {
     if (close_sent || conn->closed()) return;
     close_sent = true;
-    ws::MaskKey mask{0x12, 0x34, 0x56, 0x78};
+    const ws::MaskKey mask = next_mask();
     std::string out;
     ws::append_close_frame(out, code, reason, &mask);
     send_bytes(std::move(out));

@@ -16,7 +16,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <stdexcept>
 #include <utility>
 
@@ -233,10 +235,12 @@ class OwnedRequest {
       if (part.empty()) return {};
       return req_.target.substr(static_cast<std::size_t>(part.data() - r.target.data()), part.size());
     };
-    const bool views_in_target = r.path.data() >= r.target.data() &&
-                                 r.path.data() + r.path.size() <= r.target.data() + r.target.size() &&
-                                 (r.query.empty() || (r.query.data() >= r.target.data() &&
-                                                      r.query.data() + r.query.size() <= r.target.data() + r.target.size()));
+    const auto within_target = [&](std::string_view part) {
+      const std::less_equal<const char*> le;  // a total order, even for unrelated pointers
+      return part.empty() ||
+             (le(r.target.data(), part.data()) && le(part.data() + part.size(), r.target.data() + r.target.size()));
+    };
+    const bool views_in_target = !r.path.empty() && within_target(r.path) && within_target(r.query);
     if (views_in_target) {
       req_.path = inside_target(r.path);
       req_.query = inside_target(r.query);
@@ -275,8 +279,9 @@ class WebSocketSession final : public std::enable_shared_from_this<WebSocketSess
     parser_limits_.expect_masked = true;
     parser_limits_.allow_rsv1 = terms_.deflate;
     // Compressed messages are bounded again after inflating; on the wire allow deflate's worst-case growth.
-    parser_limits_.max_message_size = options_.max_message_size;
-    if (terms_.deflate) parser_limits_.max_message_size += options_.max_message_size / 64 + 1024;
+    const std::uint64_t max = options_.max_message_size;
+    const std::uint64_t slack = terms_.deflate ? max / 64 + 1024 : 0;
+    parser_limits_.max_message_size = max > UINT64_MAX - slack ? UINT64_MAX : max + slack;
     parser_.set_limits(parser_limits_);
   }
 
