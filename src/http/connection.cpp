@@ -191,7 +191,12 @@ void Connection::close_after_flush() {
 }
 
 void Connection::finish(Response&& r) {
-  if (r.status == 101 && r.upgrade && !draining_) {
+  if (r.status == 101 && r.upgrade && draining_) {
+    // No new long-lived sessions while shutting down: say so instead of a 101 that never upgrades.
+    r = Response::error(503, "Server is shutting down");
+    r.headers.emplace_back("Retry-After", "1");
+  }
+  if (r.status == 101 && r.upgrade) {
     // Switching protocols: the head goes out, then the bytes belong to the new protocol.
     write_head(r, false, true);
     in_start_ += parser_.consumed();
