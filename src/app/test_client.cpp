@@ -45,6 +45,23 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Status line and header fields of one response head (without the blank line).
+void parse_head(std::string_view head, int& status, TestClient::Headers& headers) {
+  std::size_t line_end = head.find("\r\n");
+  std::string_view status_line = head.substr(0, line_end);
+  if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12) throw std::runtime_error("bad status line");
+  std::from_chars(status_line.data() + 9, status_line.data() + 12, status);
+  std::string_view rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
+  while (!rest.empty()) {
+    std::size_t nl = rest.find("\r\n");
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 2);
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) throw std::runtime_error("bad header line");
+    headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
+  }
+}
+
 TestClient::Response parse_one(std::string_view bytes, bool head_request, std::size_t* consumed) {
   std::size_t pos = 0;
   TestClient::Response r;
@@ -53,21 +70,9 @@ TestClient::Response parse_one(std::string_view bytes, bool head_request, std::s
     if (end == std::string_view::npos) throw std::runtime_error("incomplete response head");
     std::string_view head = bytes.substr(pos, end - pos);
     pos = end + 4;
-    std::size_t line_end = head.find("\r\n");
-    std::string_view status_line = head.substr(0, line_end);
-    if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12) throw std::runtime_error("bad status line");
     int status = 0;
-    std::from_chars(status_line.data() + 9, status_line.data() + 12, status);
     TestClient::Headers headers;
-    std::string_view rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
-    while (!rest.empty()) {
-      std::size_t nl = rest.find("\r\n");
-      std::string_view line = rest.substr(0, nl);
-      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 2);
-      std::size_t colon = line.find(':');
-      if (colon == std::string_view::npos) throw std::runtime_error("bad header line");
-      headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
-    }
+    parse_head(head, status, headers);
     if (status >= 100 && status < 200) {
       r.interim.push_back(status);
       continue;
@@ -246,20 +251,7 @@ int remaining_ms(net::Clock::time_point deadline) {
 bool parse_upgrade_head(std::string_view bytes, TestClient::Response& r, std::size_t& consumed) {
   std::size_t end = bytes.find("\r\n\r\n");
   if (end == std::string_view::npos) return false;
-  std::string_view head = bytes.substr(0, end);
-  std::size_t line_end = head.find("\r\n");
-  std::string_view status_line = head.substr(0, line_end);
-  if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12) throw std::runtime_error("bad status line");
-  std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
-  std::string_view rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
-  while (!rest.empty()) {
-    std::size_t nl = rest.find("\r\n");
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 2);
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) throw std::runtime_error("bad header line");
-    r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
-  }
+  parse_head(bytes.substr(0, end), r.status, r.headers);
   consumed = end + 4;
   return true;
 }
