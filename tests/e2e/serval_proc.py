@@ -13,6 +13,7 @@ is run by hand they default to build/bin/ beside this checkout.
 """
 
 import ctypes
+import http.client
 import os
 import re
 import signal
@@ -57,7 +58,8 @@ def _die_with_parent():
 class ServalProcess:
     """One server process. `prefix` goes before the options (e.g. ["serve"] for the serval CLI)."""
 
-    def __init__(self, binary, args=(), prefix=(), host="127.0.0.1", startup_timeout=STARTUP_TIMEOUT, env=None):
+    def __init__(self, binary, args=(), prefix=(), host="127.0.0.1", startup_timeout=STARTUP_TIMEOUT, env=None,
+                 wait_ready=True):
         self.binary = binary
         self.args = list(args)
         self.prefix = list(prefix)
@@ -65,6 +67,7 @@ class ServalProcess:
         self.port = None
         self.threads = None
         self.startup_timeout = startup_timeout
+        self.wait_ready = wait_ready
         self.env = env
         self.proc = None
         self.returncode = None
@@ -97,7 +100,28 @@ class ServalProcess:
                 "no listening line within %.0f s from %s; exit code %r; stderr:\n%s"
                 % (self.startup_timeout, " ".join(self.command()), self.returncode, self.stderr_text())
             )
+        if self.wait_ready and not self._ready():
+            self.stop()
+            raise ServalStartError("GET /ready did not answer 200 within %.0f s; stderr:\n%s"
+                                   % (self.startup_timeout, self.stderr_text()))
         return self
+
+    def _ready(self):
+        """Waits for GET /ready = 200: serval listens before its start-up hooks finish (routes answer
+        503 until then), as a Kubernetes readiness probe would see it."""
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=2)
+                conn.request("GET", "/ready")
+                status = conn.getresponse().status
+                conn.close()
+                if status == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.01)
+        return False
 
     def _read_stderr(self):
         stream = self.proc.stderr
