@@ -11,9 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_util.hpp"
 #include "serval/http/parser.hpp"
 
 namespace {
+
+using serval::fuzz::check;
+using serval::fuzz::Pieces;
 
 using serval::http::ParserLimits;
 using serval::http::ParseStatus;
@@ -28,10 +32,6 @@ ParserLimits fuzz_limits() {
   l.max_headers = 8;
   l.max_body = 1024;
   return l;
-}
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
 }
 
 void check_inside(std::string_view v, const std::vector<char>& buf) {
@@ -79,18 +79,6 @@ void digest(const RequestParser& p, std::string& out) {
   out += std::to_string(p.consumed());
   out += '\n';
 }
-
-// xorshift32: cheap, deterministic piece sizes derived from the input.
-struct Pieces {
-  std::uint32_t state;
-  std::uint32_t max_piece;
-  std::size_t next() {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    return 1 + state % max_piece;
-  }
-};
 
 struct Outcome {
   std::string requests;

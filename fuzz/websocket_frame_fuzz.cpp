@@ -15,28 +15,17 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_util.hpp"
 #include "serval/http/websocket_frame.hpp"
 
 namespace {
 
+using serval::fuzz::check;
+using serval::fuzz::Pieces;
+
 namespace ws = serval::http::websocket;
 
 constexpr std::uint64_t kMaxMessage = 4096;  // small, so the fuzzer reaches the limit checks
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
-struct Pieces {
-  std::uint32_t state;
-  std::uint32_t max_piece;
-  std::size_t next() {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    return 1 + state % max_piece;
-  }
-};
 
 // Message-level state: what an endpoint does with the frames the parser hands out.
 struct Endpoint {

@@ -92,15 +92,9 @@ std::optional<http::Response> ApiKeyAuth::before(http::Request& req, Context& ct
 
 void ApiKeyAuth::describe(json::object& operation, json::object& components) const {
   const ApiKeyOptions& o = shared_->options;
-  json::value& schemes = components["securitySchemes"];
-  if (!schemes.is_object()) schemes = json::object{};
-  json::object scheme{{"type", "apiKey"}, {"in", "header"}, {"name", o.header}};
-  if (!o.description.empty()) scheme["description"] = o.description;
-  schemes.as_object()[o.scheme_name] = std::move(scheme);
-  security_detail::add_security_requirement(operation, o.scheme_name, scopes_, false);
-  security_detail::add_error_response(operation, 401, "Not authenticated: the API key is missing or unknown");
-  if (!scopes_.empty())
-    security_detail::add_error_response(operation, 403, "Not enough permissions: needs " + security_detail::join(scopes_, ", "));
+  security_detail::describe_scheme(operation, components, o.scheme_name,
+                                   json::object{{"type", "apiKey"}, {"in", "header"}, {"name", o.header}}, o.description,
+                                   scopes_, false, "Not authenticated: the API key is missing or unknown");
 }
 
 }  // namespace serval

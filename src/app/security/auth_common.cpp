@@ -101,4 +101,16 @@ std::string join(const std::vector<std::string>& words, std::string_view separat
   return out;
 }
 
+void describe_scheme(json::object& operation, json::object& components, const std::string& name,
+                     json::object scheme, const std::string& description, const std::vector<std::string>& scopes,
+                     bool optional, std::string_view unauthorized) {
+  json::value& schemes = components["securitySchemes"];
+  if (!schemes.is_object()) schemes = json::object{};
+  if (!description.empty()) scheme["description"] = description;
+  schemes.as_object()[name] = std::move(scheme);
+  add_security_requirement(operation, name, scopes, optional);
+  add_error_response(operation, 401, unauthorized);
+  if (!scopes.empty()) add_error_response(operation, 403, "Not enough permissions: needs " + join(scopes, ", "));
+}
+
 }  // namespace serval::security_detail

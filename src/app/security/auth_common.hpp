@@ -32,6 +32,12 @@ void add_security_requirement(boost::json::object& operation, std::string_view s
 // Documents an error response with the {"detail": ...} schema, unless the status is documented.
 void add_error_response(boost::json::object& operation, int status, std::string_view description);
 
+// What every auth step documents: its scheme in components.securitySchemes (with `description`),
+// the operation's security requirement, its 401 and, when it needs scopes, its 403.
+void describe_scheme(boost::json::object& operation, boost::json::object& components, const std::string& name,
+                     boost::json::object scheme, const std::string& description,
+                     const std::vector<std::string>& scopes, bool optional, std::string_view unauthorized);
+
 // Lower-case hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
 

@@ -83,15 +83,10 @@ std::optional<http::Response> BearerAuth::before(http::Request& req, Context& ct
 
 void BearerAuth::describe(json::object& operation, json::object& components) const {
   const BearerOptions& o = shared_->options;
-  json::value& schemes = components["securitySchemes"];
-  if (!schemes.is_object()) schemes = json::object{};
-  json::object scheme{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}};
-  if (!o.description.empty()) scheme["description"] = o.description;
-  schemes.as_object()[o.scheme_name] = std::move(scheme);
-  security_detail::add_security_requirement(operation, o.scheme_name, scopes_, optional_);
-  security_detail::add_error_response(operation, 401, "Not authenticated, or the token is invalid or expired");
-  if (!scopes_.empty())
-    security_detail::add_error_response(operation, 403, "Not enough permissions: needs " + security_detail::join(scopes_, ", "));
+  security_detail::describe_scheme(operation, components, o.scheme_name,
+                                   json::object{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}},
+                                   o.description, scopes_, optional_,
+                                   "Not authenticated, or the token is invalid or expired");
 }
 
 }  // namespace serval
