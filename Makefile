@@ -18,12 +18,12 @@ setup:
 	@SERVAL_CACHE=$(CACHE) scripts/setup.sh
 
 build: setup
-	cmake -S . -B $(BUILD) -DSERVAL_SWAGGER_DIR=$(CACHE)/swagger-ui-dist $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B $(BUILD) -DSERVAL_CACHE=$(CACHE) -DSERVAL_SWAGGER_DIR=$(CACHE)/swagger-ui-dist $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: setup
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERVAL_SANITIZE=ON -DSERVAL_SWAGGER_DIR=$(CACHE)/swagger-ui-dist >/dev/null
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERVAL_SANITIZE=ON -DSERVAL_CACHE=$(CACHE) -DSERVAL_SWAGGER_DIR=$(CACHE)/swagger-ui-dist >/dev/null
 	cmake --build build-asan -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 
