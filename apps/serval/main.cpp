@@ -1,12 +1,16 @@
 // serval: the command-line entry point.
 //
-//   serval serve [--host H] [--port P] [--threads N] ...   serve the built-in API
+//   serval serve [--host H] [--port P] [--models-dir models] [--models a,b] [--model my.gguf] ...
 //   serval openapi                                          print the OpenAPI document
 //   serval version
 #include <serval/serval.hpp>
+#include <serval/observe/metrics_route.hpp>
+#include <serval/protocols/tasks.hpp>
+#include <serval/serving/registry.hpp>
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 struct Health {
@@ -17,15 +21,57 @@ inline constexpr auto serval::schema<Health> = serval::fields(serval::field("sta
 
 namespace {
 
-void build(serval::App& app) {
+namespace fs = std::filesystem;
+
+struct ServeFlags {
+  std::string models_dir;
+  std::vector<std::string> models;
+  std::string gguf;
+  std::string gguf_name;
+};
+
+// `--model my.gguf`: a llama model that is not in the repository, served as version 1.
+serval::serving::ModelSpec gguf_spec(const ServeFlags& f) {
+  serval::serving::ModelSpec s;
+  const fs::path p(f.gguf);
+  s.name = f.gguf_name.empty() ? p.stem().string() : f.gguf_name;
+  s.runtime = "llama";
+  s.task = "generate";
+  s.description = "GGUF model served from " + p.string();
+  s.default_timeout = std::chrono::milliseconds(300000);
+  s.parameters["file"] = p.filename().string();
+  s.card["source"] = fs::absolute(p).string();
+  return s;
+}
+
+void build(serval::App& app, const std::shared_ptr<serval::serving::ModelRegistry>& registry, const ServeFlags& flags) {
   app.get("/health", [] { return Health{"ok"}; }, {.summary = "Liveness check", .tags = {"ops"}});
+  serval::observe::add_metrics_route(app);
+  serval::protocols::add_model_routes(app, registry);
+  serval::protocols::add_task_routes(app, registry);
+  // Models load at start-up, off the event loops; /ready answers 503 until every one is ready.
+  app.on_startup([registry, &flags] {
+    serval::serving::register_builtin_runtimes();
+    const bool own_gguf = !flags.gguf.empty();
+    if (!own_gguf || !flags.models_dir.empty() || !flags.models.empty()) {
+      registry->set_repository(flags.models_dir.empty() ? "models" : flags.models_dir);
+      registry->only(flags.models);
+      registry->discover();
+    }
+    if (own_gguf) {
+      if (!fs::is_regular_file(flags.gguf)) throw std::runtime_error("--model " + flags.gguf + ": no such file");
+      registry->add(gguf_spec(flags), 1, fs::path(flags.gguf).parent_path().empty() ? fs::path(".") : fs::path(flags.gguf).parent_path());
+    }
+    registry->load();
+  });
+  app.on_shutdown([registry] { registry->stop(); });
 }
 
 int usage(FILE* out) {
   std::fputs(
       "usage: serval <command> [options]\n"
       "commands:\n"
-      "  serve      serve the API (serval serve --help for options)\n"
+      "  serve      serve the model repository (serval serve --help for options)\n"
       "  openapi    print the OpenAPI 3.1 document and exit\n"
       "  version    print the version\n",
       out);
@@ -38,8 +84,17 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(stderr);
   std::string cmd = argv[1];
   serval::App app{{.title = "serval", .version = "0.1.0", .description = "AI models behind a fast API."}};
-  build(app);
-  if (cmd == "serve") return app.run(argc - 1, argv + 1);
+  auto registry = std::make_shared<serval::serving::ModelRegistry>("models");
+  ServeFlags flags;
+  build(app, registry, flags);
+  if (cmd == "serve") {
+    serval::CliOptions cli;
+    cli.add("--models-dir", &flags.models_dir, "model repository folder (default: models)");
+    cli.add("--models", &flags.models, "serve only these models of the repository (comma-separated)");
+    cli.add("--model", &flags.gguf, "serve this GGUF file (alone, unless --models-dir or --models is given)");
+    cli.add("--model-name", &flags.gguf_name, "the name of the --model GGUF (default: its file name)");
+    return app.run(argc - 1, argv + 1, cli);
+  }
   if (cmd == "openapi") {
     std::puts(app.openapi_json().c_str());
     return 0;

@@ -1,0 +1,184 @@
+// POST /v1/ocr and POST /v1/vad: an image or audio payload in, lines of text or speech segments out.
+//
+// The payload comes in one of three forms, told apart by Content-Type:
+//   image/png, image/jpeg, audio/wav, application/octet-stream  the raw bytes (query: ?model=&version=)
+//   application/json                                            {"model", "image_base64" | "audio_base64", ...}
+//   multipart/form-data                                         a file part "image" | "audio" (+ fields)
+#include <optional>
+#include <string>
+
+#include "protocols/tasks/task_common.hpp"
+#include "protocols/tasks/task_dto.hpp"
+#include "protocols/tasks/task_routes.hpp"
+#include "serval/app/json.hpp"
+#include "serval/app/params.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace serval::protocols::tasks {
+
+namespace {
+
+using Registry = std::shared_ptr<serving::ModelRegistry>;
+
+// What the three body forms reduce to.
+struct MediaInput {
+  std::string model;
+  std::optional<int> version;
+  std::optional<int> deadline_ms;
+  std::string bytes;
+  boost::json::object params;
+};
+
+std::string lower_media_type(std::string_view content_type) {
+  std::string t(content_type.substr(0, content_type.find(';')));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t;
+}
+
+std::string default_model(const serving::ModelRegistry& reg, std::string_view task) {
+  auto names = reg.names(task);
+  if (names.size() == 1) return names.front();
+  throw HttpError(422, "name the model (?model=...); models for " + std::string(task) + ": " +
+                           (names.empty() ? std::string("none") : [&] {
+                             std::string s;
+                             for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+                             return s;
+                           }()));
+}
+
+template <class In>
+In parse_json_or_422(std::string_view body) {
+  In in;
+  ValidationErrors errs;
+  if (!parse_json_body(body, in, errs)) throw HttpError(422, boost::json::parse(errs.to_json()).as_object().at("detail"));
+  return in;
+}
+
+// Raw or JSON forms (multipart is handled by the caller when supported).
+MediaInput read_media(const serving::ModelRegistry& reg, std::string_view task, const http::Request& req,
+                      const std::optional<std::string>& q_model, std::optional<int> q_version) {
+  MediaInput m;
+  const std::string type = lower_media_type(req.header("content-type"));
+  if (req.body.empty()) throw HttpError(400, "the request has no body: send the " +
+                                             std::string(task == "ocr" ? "image" : "audio") +
+                                             " as the body, as JSON with base64, or as multipart/form-data");
+  if (type == "application/json") {
+    if (task == "ocr") {
+      auto in = parse_json_or_422<OcrJsonIn>(req.body);
+      if (!base64_decode(in.image_base64, m.bytes)) throw HttpError(422, "image_base64 is not valid base64");
+      m.model = std::move(in.model);
+      m.version = in.version;
+      m.deadline_ms = in.deadline_ms;
+    } else {
+      auto in = parse_json_or_422<VadJsonIn>(req.body);
+      if (!base64_decode(in.audio_base64, m.bytes)) throw HttpError(422, "audio_base64 is not valid base64");
+      m.model = std::move(in.model);
+      m.version = in.version;
+      m.deadline_ms = in.deadline_ms;
+      if (in.format) m.params["format"] = *in.format;
+      if (in.sample_rate) m.params["sample_rate"] = *in.sample_rate;
+      if (in.threshold) m.params["threshold"] = *in.threshold;
+    }
+    return m;
+  }
+  m.bytes.assign(req.body.data(), req.body.size());
+  m.model = q_model ? *q_model : default_model(reg, task);
+  m.version = q_version;
+  return m;
+}
+
+Task<OcrOut> run_ocr(Registry reg, MediaInput m, std::string deadline_header) {
+  auto mv = resolve_for_task(*reg, m.model, m.version, "ocr");
+  serving::InferOptions options = deadline_options(m.deadline_ms, deadline_header);
+  serving::InferRequest req;
+  req.bytes = std::move(m.bytes);
+  req.params = std::move(m.params);
+  serving::InferResponse r = co_await mv->infer(std::move(req), options);
+  OcrOut out;
+  out.model = std::move(m.model);
+  out.version = mv->version();
+  const auto& o = r.json.as_object();
+  out.width = static_cast<int>(o.at("width").to_number<std::int64_t>());
+  out.height = static_cast<int>(o.at("height").to_number<std::int64_t>());
+  for (const auto& l : o.at("lines").as_array()) {
+    const auto& lo = l.as_object();
+    OcrLine line;
+    line.text = std::string(lo.at("text").as_string());
+    line.confidence = lo.at("confidence").to_number<double>();
+    for (const auto& pt : lo.at("box").as_array()) {
+      std::vector<double> xy;
+      for (const auto& c : pt.as_array()) xy.push_back(c.to_number<double>());
+      line.box.push_back(std::move(xy));
+    }
+    out.lines.push_back(std::move(line));
+  }
+  co_return out;
+}
+
+Task<VadOut> run_vad(Registry reg, MediaInput m, std::string deadline_header) {
+  auto mv = resolve_for_task(*reg, m.model, m.version, "vad");
+  serving::InferOptions options = deadline_options(m.deadline_ms, deadline_header);
+  serving::InferRequest req;
+  req.bytes = std::move(m.bytes);
+  req.params = std::move(m.params);
+  serving::InferResponse r = co_await mv->infer(std::move(req), options);
+  VadOut out;
+  out.model = std::move(m.model);
+  out.version = mv->version();
+  const auto& o = r.json.as_object();
+  out.sample_rate = static_cast<int>(o.at("sample_rate").to_number<std::int64_t>());
+  out.duration_s = o.at("duration_s").to_number<double>();
+  for (const auto& s : o.at("segments").as_array()) {
+    const auto& so = s.as_object();
+    SpeechSegment seg;
+    seg.start_s = so.at("start_s").to_number<double>();
+    seg.end_s = so.at("end_s").to_number<double>();
+    if (const auto* c = so.if_contains("confidence")) seg.confidence = c->to_number<double>();
+    out.segments.push_back(seg);
+  }
+  co_return out;
+}
+
+}  // namespace
+
+void add_media_routes(App& app, std::shared_ptr<serving::ModelRegistry> registry) {
+  app.post(
+      "/v1/ocr",
+      [registry](const http::Request& req, Query<std::optional<std::string>, "model"> model,
+                 Query<std::optional<int>, "version", rules().ge(1)> version,
+                 Header<std::optional<std::string>, "x-deadline-ms"> deadline) {
+        MediaInput m = read_media(*registry, "ocr", req, *model, *version);
+        return run_ocr(registry, std::move(m), deadline->value_or(""));
+      },
+      {.summary = "Read the text in an image",
+       .description = "PP-OCRv4 detection, direction classification and recognition. Send a PNG or JPEG as the "
+                      "body (Content-Type image/png or image/jpeg; ?model=ocr), or JSON "
+                      "{\"model\":\"ocr\",\"image_base64\":\"...\"}. Lines come back top to bottom with boxes "
+                      "and confidences.",
+       .tags = {"tasks"},
+       .responses = {{400, "No body, or not an image"}, {404, "Unknown model"}, {422, "Invalid input"},
+                     {429, "The model's queue is full (Retry-After)"}, {504, "The deadline passed"}}});
+  app.post(
+      "/v1/vad",
+      [registry](const http::Request& req, Query<std::optional<std::string>, "model"> model,
+                 Query<std::optional<int>, "version", rules().ge(1)> version,
+                 Query<std::optional<std::string>, "format"> format,
+                 Query<std::optional<int>, "sample_rate", rules().ge(8000).le(48000)> sample_rate,
+                 Header<std::optional<std::string>, "x-deadline-ms"> deadline) {
+        MediaInput m = read_media(*registry, "vad", req, *model, *version);
+        if (format->has_value()) m.params["format"] = **format;
+        if (sample_rate->has_value()) m.params["sample_rate"] = **sample_rate;
+        return run_vad(registry, std::move(m), deadline->value_or(""));
+      },
+      {.summary = "Find speech in audio",
+       .description = "Silero VAD. Send a WAV file as the body (Content-Type audio/wav), raw PCM "
+                      "(application/octet-stream with ?format=pcm_s16le|pcm_f32le&sample_rate=16000), or JSON "
+                      "{\"model\":\"vad\",\"audio_base64\":\"...\"}. Speech segments come back in seconds.",
+       .tags = {"tasks"},
+       .responses = {{400, "No body, or not audio"}, {404, "Unknown model"}, {422, "Invalid input"},
+                     {429, "The model's queue is full (Retry-After)"}, {504, "The deadline passed"}}});
+}
+
+}  // namespace serval::protocols::tasks
