@@ -9,6 +9,7 @@
 #include <serval/serving/registry.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -54,7 +55,8 @@ void build(serval::App& app, const std::shared_ptr<serval::serving::ModelRegistr
     serval::serving::register_builtin_runtimes();
     const bool own_gguf = !flags.gguf.empty();
     if (!own_gguf || !flags.models_dir.empty() || !flags.models.empty()) {
-      registry->set_repository(flags.models_dir.empty() ? "models" : flags.models_dir);
+      const char* env_dir = std::getenv("SERVAL_MODELS_DIR");
+      registry->set_repository(!flags.models_dir.empty() ? flags.models_dir : env_dir ? env_dir : "models");
       registry->only(flags.models);
       registry->discover();
     }
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
   build(app, registry, flags);
   if (cmd == "serve") {
     serval::CliOptions cli;
-    cli.add("--models-dir", &flags.models_dir, "model repository folder (default: models)");
+    cli.add("--models-dir", &flags.models_dir, "model repository folder (default: $SERVAL_MODELS_DIR or models)");
     cli.add("--models", &flags.models, "serve only these models of the repository (comma-separated)");
     cli.add("--model", &flags.gguf, "serve this GGUF file (alone, unless --models-dir or --models is given)");
     cli.add("--model-name", &flags.gguf_name, "the name of the --model GGUF (default: its file name)");

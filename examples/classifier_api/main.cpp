@@ -1,20 +1,27 @@
-// classifier_api: the seed articles' minimal AI backend, in serval.
+// classifier_api: the seed articles' minimal AI backend, in serval, serving a real model.
 //
 //   GET  /health    -> {"status":"ok"}
-//   POST /predict   {"text": "..."} -> {"label":"POSITIVE"|"NEGATIVE","score":0.75}
-//   POST /generate  {"prompt": "...", "max_tokens": 32} -> text/event-stream of tokens
+//   POST /predict   {"text": "..."} -> {"label":"spam"|"ham","score":0.98}   the `spam` fastText model
+//   POST /generate  {"prompt": "...", "max_tokens": 32} -> text/event-stream (an SSE demo: the prompt's
+//                   words, cycled — see `serval serve` and POST /v1/generate for a real language model)
 //
-// The scorer is a deterministic word-list stand-in; the serving work replaces it with a real model.
+// The spam model comes from the model repository (models/spam, prepared by `make setup`; --models-dir
+// or $SERVAL_MODELS_DIR to point elsewhere). It loads once at start-up, on its own executor thread;
+// /ready answers 503 until it is loaded, and /predict queues, batches and answers 429/504 as any model.
 #include <serval/serval.hpp>
 
-#include <array>
+#include <serval/serving/registry.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
-enum class Sentiment { kPositive, kNegative };
+enum class Verdict { kHam, kSpam };
 template <>
-inline constexpr auto serval::enum_names<Sentiment> =
-    serval::enumerators(std::pair{Sentiment::kPositive, "POSITIVE"}, std::pair{Sentiment::kNegative, "NEGATIVE"});
+inline constexpr auto serval::enum_names<Verdict> =
+    serval::enumerators(std::pair{Verdict::kHam, "ham"}, std::pair{Verdict::kSpam, "spam"});
 
 struct Health {
   std::string status;
@@ -30,12 +37,12 @@ inline constexpr auto serval::schema<PredictIn> = serval::fields(
     serval::field("text", &PredictIn::text).min_length(1).max_length(10000).doc("The text to classify"));
 
 struct PredictOut {
-  Sentiment label = Sentiment::kPositive;
+  Verdict label = Verdict::kHam;
   double score = 0;
 };
 template <>
 inline constexpr auto serval::schema<PredictOut> = serval::fields(
-    serval::field("label", &PredictOut::label).doc("Predicted sentiment"),
+    serval::field("label", &PredictOut::label).doc("spam or ham (not spam)"),
     serval::field("score", &PredictOut::score).ge(0).le(1).doc("Confidence of the label"));
 
 struct GenerateIn {
@@ -49,29 +56,17 @@ inline constexpr auto serval::schema<GenerateIn> = serval::fields(
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kPositive{"good", "great", "love", "excellent", "happy", "wonderful", "best", "nice"};
-constexpr std::array<std::string_view, 8> kNegative{"bad", "terrible", "hate", "awful", "sad", "worst", "poor", "horrible"};
+using Models = std::shared_ptr<serval::serving::ModelRegistry>;
 
-PredictOut score(std::string_view text) {
-  int pos = 0, neg = 0;
-  std::string word;
-  auto count = [&] {
-    for (auto w : kPositive) pos += w == word;
-    for (auto w : kNegative) neg += w == word;
-    word.clear();
-  };
-  for (char c : text) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-      word.push_back(static_cast<char>(c | 0x20));
-    } else if (!word.empty()) {
-      count();
-    }
-  }
-  if (!word.empty()) count();
+serval::Task<PredictOut> predict(Models models, PredictIn in) {
+  serval::serving::InferRequest req;
+  req.text = std::move(in.text);
+  serval::serving::InferResponse r = co_await models->resolve("spam")->infer(std::move(req));
+  const auto& top = r.json.at("labels").at(0).as_object();
   PredictOut out;
-  out.label = pos >= neg ? Sentiment::kPositive : Sentiment::kNegative;
-  out.score = static_cast<double>(std::max(pos, neg) + 1) / static_cast<double>(pos + neg + 2);
-  return out;
+  out.label = top.at("label").as_string() == "spam" ? Verdict::kSpam : Verdict::kHam;
+  out.score = std::clamp(top.at("score").to_number<double>(), 0.0, 1.0);
+  co_return out;
 }
 
 // Stand-in tokens: the prompt's words, cycled.
@@ -104,22 +99,36 @@ serval::AsyncGenerator<serval::Event> tokens(GenerateIn in) {
 int main(int argc, char** argv) {
   bool request_id = false;
   std::vector<std::string> cors_origins;
+  const char* env_models = std::getenv("SERVAL_MODELS_DIR");
+  std::string models_dir = env_models ? env_models : "models";
   serval::CliOptions cli;
+  cli.add("--models-dir", &models_dir, "model repository holding models/spam (default: $SERVAL_MODELS_DIR or models)");
   cli.add("--request-id", &request_id, "add X-Request-ID to every response (RequestId middleware)");
   cli.add("--cors-origin", &cors_origins, "comma-separated origins allowed by CORS (Cors middleware)");
   serval::net::ServerOptions options;
   if (auto rc = serval::parse_command_line(argc, argv, cli, options)) return *rc;
 
   serval::App app{{.title = "Classifier API", .version = "1.0.0",
-                   .description = "A minimal AI backend: health, prediction and token streaming."}};
+                   .description = "A minimal AI backend: a real spam classifier, health, and token streaming."}};
+  auto models = std::make_shared<serval::serving::ModelRegistry>(models_dir);
+  app.on_startup([models] {
+    serval::serving::register_builtin_runtimes();
+    models->only({"spam"});
+    models->discover();
+    models->load();
+  });
+  app.on_shutdown([models] { models->stop(); });
   if (request_id) app.use(std::make_shared<serval::RequestId>());
   if (!cors_origins.empty())
     app.use(std::make_shared<serval::Cors>(serval::CorsOptions{.allow_origins = cors_origins, .allow_methods = {"GET", "POST"}}));
 
   app.get("/health", [] { return Health{"ok"}; }, {.summary = "Liveness check", .tags = {"ops"}});
 
-  app.post("/predict", [](const PredictIn& in) { return score(in.text); },
-           {.summary = "Classify the sentiment of a text", .tags = {"model"}});
+  app.post("/predict", [models](PredictIn in) { return predict(models, std::move(in)); },
+           {.summary = "Is this text spam?",
+            .description = "The spam model (fastText, trained by the set-up on the SpamAssassin corpus).",
+            .tags = {"model"},
+            .responses = {{429, "The model's queue is full (Retry-After)"}, {504, "The deadline passed"}}});
 
   app.post("/generate", [](GenerateIn in) { return serval::EventStream(tokens(std::move(in))); },
            {.summary = "Stream generated tokens as Server-Sent Events", .tags = {"model"}});

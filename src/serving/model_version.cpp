@@ -175,8 +175,11 @@ struct ModelVersion::InferAwaiter {
 };
 
 Task<InferResponse> ModelVersion::infer(InferRequest request, InferOptions options) {
-  auto p = admit(std::move(request), options);
-  co_return co_await InferAwaiter{shared_from_this(), std::move(p), std::nullopt};
+  // A named awaiter: GCC 12 destroys a braced temporary awaiter with non-trivial members twice when
+  // it is the operand of co_await (the shared_ptr inside would be released twice).
+  InferAwaiter awaiter{shared_from_this(), admit(std::move(request), options), std::nullopt};
+  InferResponse response = co_await awaiter;
+  co_return response;
 }
 
 InferResult ModelVersion::infer_blocking(InferRequest request, InferOptions options) {

@@ -18,22 +18,26 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serval_proc import ServalProcess, classifier_api_path, serval_cli_path  # noqa: E402
+from serval_proc import REPO, ServalProcess, classifier_api_path, serval_cli_path  # noqa: E402
 
 IO_TIMEOUT = 5.0  # every socket operation
 
 # ---------------------------------------------------------------------------------------------------
-# The reference scorer from the contract.
-POS_WORDS = {"good", "great", "love", "excellent", "happy", "wonderful", "best", "nice"}
-NEG_WORDS = {"bad", "terrible", "hate", "awful", "sad", "worst", "poor", "horrible"}
+# The reference: the same spam model file read by Debian's python3-fasttext, independent of serval.
+_SPAM = None
 
 
 def reference_predict(text):
-    words = re.split(rb"[^a-z]+", text.encode("utf-8").lower())  # bytes.lower(): ASCII only
-    pos = sum(1 for w in words if w.decode() in POS_WORDS)
-    neg = sum(1 for w in words if w.decode() in NEG_WORDS)
-    label = "POSITIVE" if pos >= neg else "NEGATIVE"
-    return {"label": label, "score": (max(pos, neg) + 1) / (pos + neg + 2)}
+    global _SPAM
+    if _SPAM is None:
+        import fasttext
+        fasttext.FastText.eprint = lambda *a, **k: None
+        models = os.environ.get("SERVAL_MODELS_DIR", os.path.join(REPO, "models"))
+        folder = os.path.join(models, "spam", "1")
+        name = next(f for f in sorted(os.listdir(folder)) if f.endswith((".bin", ".ftz")))
+        _SPAM = fasttext.load_model(os.path.join(folder, name))
+    labels, scores = _SPAM.predict(text.replace("\n", " "), k=1)
+    return {"label": labels[0].replace("__label__", ""), "score": min(1.0, float(scores[0]))}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -270,7 +274,7 @@ class ServerCase(unittest.TestCase):
         self.assertEqual(set(got), {"label", "score"}, got)
         self.assertEqual(got["label"], want["label"], "text %r" % text[:80])
         self.assertIsInstance(got["score"], float, got)
-        self.assertAlmostEqual(got["score"], want["score"], delta=1e-12, msg="text %r" % text[:80])
+        self.assertAlmostEqual(got["score"], want["score"], delta=1e-5, msg="text %r" % text[:80])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -317,21 +321,24 @@ class RoutesTest(ServerCase):
             with self.subTest(text=text):
                 self.assertPrediction(c.request("POST", "/predict", {"text": text}), text)
 
-    def test_predict_exact_scores(self):
-        # Literal expectations, independent of the reference implementation above.
+    def test_predict_obvious_cases(self):
+        # Literal expectations, independent of the reference above: the real spam model at work.
         cases = [
-            ("good but bad", "POSITIVE", 0.5),
-            ("I love this movie, it is great!", "POSITIVE", 0.75),
-            ("terrible, awful and sad", "NEGATIVE", 0.8),
-            ("café is good, naïve is bad, and sad", "NEGATIVE", 0.6),
-            ("GOOD Great LoVe worst", "POSITIVE", 4 / 6),
+            ("CONGRATULATIONS!!! You have WON a FREE cash prize of $1,000,000. Click here now to claim "
+             "your reward, limited time offer, act now! Unsubscribe", "spam"),
+            ("Make money fast from home! Guaranteed income, no experience needed. Order now and get a "
+             "100% free bonus. Visit our website to remove yourself from this mailing list.", "spam"),
+            ("Hi Tom, I looked at the patch you sent yesterday. The build fails on the ARM machines "
+             "because of the alignment change; can you take another look before the release?", "ham"),
+            ("The meeting notes from Tuesday are on the wiki. Let me know if I missed anything about "
+             "the kernel config discussion.", "ham"),
         ]
         c = self.conn()
-        for text, label, score in cases:
+        for text, label in cases:
             with self.subTest(text=text):
                 got = c.request("POST", "/predict", {"text": text}).json()
-                self.assertEqual(got["label"], label)
-                self.assertAlmostEqual(got["score"], score, delta=1e-12)
+                self.assertEqual(got["label"], label, got)
+                self.assertGreater(got["score"], 0.5)
 
     def test_predict_json_escapes(self):
         # \u escapes (incl. a surrogate pair) must be decoded before scoring.
@@ -904,7 +911,7 @@ class CliServeTest(unittest.TestCase):
     """`serval serve` takes the same options; /openapi.json and /docs exist in every app."""
 
     def test_serve(self):
-        srv = ServalProcess(serval_cli_path(), ["--threads", "1"], prefix=["serve"])
+        srv = ServalProcess(serval_cli_path(), ["--threads", "1", "--models", "langid"], prefix=["serve"])
         self.addCleanup(srv.stop)
         srv.start()
         self.assertEqual(srv.threads, 1)

@@ -148,15 +148,17 @@ void add_media_routes(App& app, std::shared_ptr<serving::ModelRegistry> registry
       "/v1/ocr",
       [registry](const http::Request& req, Query<std::optional<std::string>, "model"> model,
                  Query<std::optional<int>, "version", rules().ge(1)> version,
+                 Query<std::optional<std::string>, "mode", rules().pattern("^(page|recognize)$")> mode,
                  Header<std::optional<std::string>, "x-deadline-ms"> deadline) {
         MediaInput m = read_media(*registry, "ocr", req, *model, *version);
+        if (mode->has_value()) m.params["mode"] = **mode;
         return run_ocr(registry, std::move(m), deadline->value_or(""));
       },
       {.summary = "Read the text in an image",
        .description = "PP-OCRv4 detection, direction classification and recognition. Send a PNG or JPEG as the "
                       "body (Content-Type image/png or image/jpeg; ?model=ocr), or JSON "
                       "{\"model\":\"ocr\",\"image_base64\":\"...\"}. Lines come back top to bottom with boxes "
-                      "and confidences.",
+                      "and confidences. ?mode=recognize treats the whole image as one text line (no detection).",
        .tags = {"tasks"},
        .responses = {{400, "No body, or not an image"}, {404, "Unknown model"}, {422, "Invalid input"},
                      {429, "The model's queue is full (Retry-After)"}, {504, "The deadline passed"}}});
