@@ -41,7 +41,7 @@ class GenerateIn(BaseModel):
 
 
 def score_text(text: str) -> PredictOut:
-    labels, scores = SPAM.predict(text.replace("\n", " "), k=1)
+    labels, scores = SPAM.predict(text[:2000].lower().replace("\n", " "), k=1)
     return PredictOut(label=labels[0].replace("__label__", ""), score=min(1.0, float(scores[0])))
 
 

@@ -36,6 +36,12 @@ def reference_predict(text):
         folder = os.path.join(models, "spam", "1")
         name = next(f for f in sorted(os.listdir(folder)) if f.endswith((".bin", ".ftz")))
         _SPAM = fasttext.load_model(os.path.join(folder, name))
+    # The model's preprocessing (models/spam/model.yaml: lowercase, truncate_bytes 2000), done in Python.
+    raw = text.encode("utf-8")
+    if len(raw) > 2000:
+        cut = raw[:2000].rfind(b" ")
+        raw = raw[:cut if cut > 0 else 2000]
+    text = bytes(c + 32 if 65 <= c <= 90 else c for c in raw).decode("utf-8", "replace")
     labels, scores = _SPAM.predict(text.replace("\n", " "), k=1)
     return {"label": labels[0].replace("__label__", ""), "score": min(1.0, float(scores[0]))}
 
