@@ -145,7 +145,8 @@ class DefaultModels(unittest.TestCase):
         self.assertEqual(sorted(top3, key=lambda l: -l["score"]), top3)
 
     def test_spam_heldout_precision(self):
-        rows = [json.loads(l) for l in open(os.path.join(MODELS, "spam", "1", "heldout.jsonl"))]
+        with open(os.path.join(MODELS, "spam", "1", "heldout.jsonl")) as f:
+            rows = [json.loads(l) for l in f]
         self.assertGreater(len(rows), 100)
 
         def predict(row):
@@ -276,8 +277,8 @@ class Pressure(unittest.TestCase):
                     "batching: {max_batch_size: 1, max_queue: 2}\nlimits: {timeout_ms: 60000}\n")
         cls.server = ServalProcess(serval_cli_path(), prefix=["serve"], args=["--models-dir", cls.repo],
                                    startup_timeout=120).start()
-        lines = ["Line %d of a long page that takes a while to read" % i for i in range(24)]
-        cls.page = render_png(lines, size=(1400, 1800), font_size=32)
+        lines = ["Line %d of a page that takes a while to read" % i for i in range(12)]
+        cls.page = render_png(lines, size=(1000, 1000), font_size=32)
         t0 = time.monotonic()
         status, _, _ = request(cls.server, "POST", "/v1/ocr?model=slow", cls.page, {"Content-Type": "image/png"})
         cls.page_s = time.monotonic() - t0
