@@ -95,6 +95,40 @@ json::object content(const std::string& type, json::value schema) {
   return json::object{{type, json::object{{"schema", std::move(schema)}}}};
 }
 
+// File<>/Form<> parameters: one object schema, as FastAPI documents UploadFile and Form fields
+// (files as {type: string, format: binary}, which Swagger UI shows as a file picker).
+json::object form_request_body(const RouteDoc& doc, const std::string& op_id, SchemaRegistry& registry) {
+  json::object properties;
+  json::array required;
+  bool files = false;
+  for (const FormFieldDoc& f : doc.form_fields) {
+    json::value schema = f.schema ? f.schema(registry) : json::value(json::object{});
+    if (schema.is_object()) {
+      json::object& o = schema.as_object();
+      if (!o.contains("title") && !o.contains("$ref")) o["title"] = detail::title_case(f.name);
+      if (!f.description.empty()) o["description"] = f.description;
+      if (f.deprecated) o["deprecated"] = true;
+    }
+    properties[f.name] = std::move(schema);
+    if (f.required) required.emplace_back(f.name);
+    files = files || f.is_file;
+  }
+  json::object schema{{"title", "Body_" + op_id}, {"type", "object"}, {"properties", std::move(properties)}};
+  const bool any_required = !required.empty();
+  if (any_required) schema["required"] = std::move(required);
+  return json::object{
+      {"required", any_required},
+      {"content", content(files ? "multipart/form-data" : "application/x-www-form-urlencoded", std::move(schema))}};
+}
+
+// RawBody<...>: the same binary schema under each accepted media type.
+json::object raw_request_body(const RouteDoc& doc) {
+  json::object types;
+  for (const std::string& m : doc.body_media_types)
+    types[m] = json::object{{"schema", json::object{{"type", "string"}, {"format", "binary"}}}};
+  return json::object{{"required", true}, {"content", std::move(types)}};
+}
+
 }  // namespace
 
 const std::string& App::openapi_json() {
@@ -162,6 +196,11 @@ const std::string& App::openapi_json() {
       }
       if (doc.body_schema) {
         json::object body{{"required", doc.body_required}, {"content", content("application/json", doc.body_schema(registry))}};
+        if (!doc.body_description.empty()) body["description"] = doc.body_description;
+        op["requestBody"] = std::move(body);
+      } else if (!doc.form_fields.empty() || !doc.body_media_types.empty()) {
+        json::object body = doc.form_fields.empty() ? raw_request_body(doc)
+                                                    : form_request_body(doc, op["operationId"].as_string().c_str(), registry);
         if (!doc.body_description.empty()) body["description"] = doc.body_description;
         op["requestBody"] = std::move(body);
       }

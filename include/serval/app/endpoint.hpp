@@ -4,6 +4,7 @@
 // A handler parameter is one of:
 //   serval::Path<T, "name">, serval::Query<T, "name">, serval::Header<T, "name">  (params.hpp)
 //   a described struct (serval::schema<T>) or serval::Body<T>                      the JSON body
+//   serval::File<"name">, serval::Form<T, "name">, serval::RawBody<"type/sub">    a form / raw body (upload.hpp)
 //   const serval::http::Request&                                                   the raw request
 //   const serval::Principal&            the authenticated caller (401 when no auth step set one)
 // Its return type is one of:
@@ -30,6 +31,7 @@
 #include "serval/app/schema.hpp"
 #include "serval/app/security/principal.hpp"
 #include "serval/app/stream.hpp"
+#include "serval/app/upload.hpp"
 #include "serval/app/validation.hpp"
 #include "serval/async/task.hpp"
 #include "serval/http/connection.hpp"
@@ -248,6 +250,99 @@ struct Arg<A, D> : BodyArg<D> {
   static D& get(D& s) { return s; }
 };
 
+// File<>/Form<> parameters: fields of the form body (multipart/form-data or urlencoded).
+template <class A, class V, Name N, Rules R>
+struct Arg<A, FileParam<V, N, R>> {
+  using P = FileParam<V, N, R>;
+  using stored = P;
+  static constexpr bool kIsBody = false, kIsInput = true, kIsForm = true;
+  static constexpr bool kMany = kIsVector<V>, kNullable = is_optional<V>::value;
+  static constexpr bool kRequired = !kNullable && !R.is_optional;
+  static_assert(std::is_same_v<V, UploadFile> || kMany || kNullable, "serval: use serval::File, OptionalFile or Files");
+  static void extract(http::Request& req, stored& s, ValidationErrors& errs) {
+    const FormData& form = form_data(req);
+    if constexpr (kMany) {
+      const std::vector<const MultipartPart*> parts = form_find_all(form, P::kName);
+      if (parts.empty() && kRequired) add_missing(errs, "body", P::kName);
+      s.value.resize(parts.size());
+      for (std::size_t i = 0; i < parts.size(); ++i)
+        read_upload(*parts[i], {std::string("body"), std::string(P::kName), static_cast<std::int64_t>(i)}, s.value[i],
+                    errs);
+    } else {
+      const MultipartPart* part = form_find(form, P::kName);
+      if (part == nullptr) {
+        if (kRequired) add_missing(errs, "body", P::kName);
+        return;
+      }
+      if constexpr (kNullable) {
+        read_upload(*part, {std::string("body"), std::string(P::kName)}, s.value.emplace(), errs);
+      } else {
+        read_upload(*part, {std::string("body"), std::string(P::kName)}, s.value, errs);
+      }
+    }
+  }
+  static P& get(stored& s) { return s; }
+  static void document(RouteDoc& doc) {
+    doc.form_fields.push_back(file_field_doc(P::kName, kRequired, kMany, kNullable, R));
+  }
+};
+
+template <class A, class T, Name N, Rules R>
+struct Arg<A, FormParam<T, N, R>> {
+  using P = FormParam<T, N, R>;
+  using stored = P;
+  static constexpr bool kIsBody = false, kIsInput = true, kIsForm = true;
+  static void extract(http::Request& req, stored& s, ValidationErrors& errs) {
+    const MultipartPart* part = form_find(form_data(req), P::kName);
+    if (part == nullptr) {
+      if (!is_optional<T>::value && !R.is_optional) add_missing(errs, "body", P::kName);
+      return;
+    }
+    std::vector<LocItem> loc{std::string("body"), std::string(P::kName)};
+    from_text(part->data, s.value, R, loc, errs);
+  }
+  static P& get(stored& s) { return s; }
+  static void document(RouteDoc& doc) {
+    FormFieldDoc f;
+    f.name = std::string(P::kName);
+    f.required = !is_optional<T>::value && !R.is_optional;
+    f.description = std::string(R.description.view());
+    f.deprecated = R.is_deprecated;
+    f.schema = [](SchemaRegistry& reg) { return reg.template schema_for<T>(R); };
+    doc.form_fields.push_back(std::move(f));
+  }
+};
+
+template <class A, Name... M>
+struct Arg<A, RawBody<M...>> {
+  using stored = RawBody<M...>;
+  static constexpr bool kIsBody = true, kIsInput = true;
+  static void extract(http::Request& req, stored& s, ValidationErrors& errs) {
+    check_raw_body(req, stored::kMediaTypes.data(), stored::kMediaTypes.size(), errs);
+    s.content_type = req.header("content-type");
+    s.data = req.body;
+  }
+  static stored& get(stored& s) { return s; }
+  static void document(RouteDoc& doc) {
+    doc.body_media_types.clear();
+    for (std::string_view m : stored::kMediaTypes) doc.body_media_types.emplace_back(m);
+    if (doc.body_media_types.empty()) {
+      doc.body_media_types.emplace_back("application/octet-stream");
+    } else {
+      doc.info.responses.emplace_back(415, "Unsupported Media Type");
+    }
+  }
+};
+
+template <class A>
+constexpr bool is_form_arg() {
+  if constexpr (requires { Arg<A>::kIsForm; }) {
+    return Arg<A>::kIsForm;
+  } else {
+    return false;
+  }
+}
+
 // --- results -----------------------------------------------------------------------------------
 template <class R>
 http::Response make_response(R&& r, int status) {
@@ -310,6 +405,9 @@ Task<http::Response> run_async(const F& f, std::tuple<typename Arg<A>::stored...
 template <class F, class Ret, class... A, std::size_t... I>
 RouteHandler bind_impl(F f, RouteDoc& doc, std::index_sequence<I...> seq) {
   static_assert((0 + ... + (Arg<A>::kIsBody ? 1 : 0)) <= 1, "serval: a handler can take at most one JSON body parameter");
+  static_assert((0 + ... + (Arg<A>::kIsBody ? 1 : 0)) == 0 || !(false || ... || is_form_arg<A>()),
+                "serval: a handler cannot take both a body (a JSON struct, Body<T> or RawBody) and File/Form "
+                "parameters: the request body is either JSON, raw bytes or a form");
   (Arg<A>::document(doc), ...);
   doc.validates = (false || ... || Arg<A>::kIsInput);
   document_result<Ret>(doc);
@@ -352,6 +450,8 @@ template <class T, class F, class Ret, class... A>
 struct ProviderBinder<T, F, Ret, std::tuple<A...>> {
   static_assert((0 + ... + (Arg<A>::kIsBody ? 1 : 0)) == 0,
                 "serval: a dependency provider cannot read the JSON body; take the body in the handler");
+  static_assert(!(false || ... || is_form_arg<A>()),
+                "serval: a dependency provider cannot read File/Form parameters; take them in the handler");
   static_assert(is_shared_ptr<Ret>::value || std::is_constructible_v<T, Ret>,
                 "serval: a provider for T must return T (or something T is built from) or std::shared_ptr<T>");
 

@@ -42,6 +42,17 @@ struct ParamDoc {
   SchemaFn schema;
 };
 
+// One field of a form body (a File<> or Form<> parameter, see upload.hpp): a property of the
+// requestBody's multipart/form-data (or application/x-www-form-urlencoded) object schema.
+struct FormFieldDoc {
+  std::string name;
+  bool required = true;
+  bool is_file = false;  // any File<>: the body is documented as multipart/form-data
+  std::string description;
+  bool deprecated = false;
+  SchemaFn schema;
+};
+
 struct RouteDoc {
   http::Method method = http::Method::kGet;
   std::string path;
@@ -50,6 +61,8 @@ struct RouteDoc {
   SchemaFn body_schema;                    // empty: no request body
   bool body_required = true;
   std::string body_description;
+  std::vector<FormFieldDoc> form_fields;   // File<>/Form<> parameters: a form body instead of JSON
+  std::vector<std::string> body_media_types;  // RawBody<...>: a binary body of these media types
   SchemaFn response_schema;                // empty: no JSON schema (raw or streaming response)
   std::string response_content_type = "application/json";
   bool validates = false;                  // has inputs, so 422 is a possible answer
