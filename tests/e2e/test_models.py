@@ -192,6 +192,16 @@ class DefaultModels(unittest.TestCase):
                                     {"model": "ocr", "image_base64": base64.b64encode(two).decode()})
         self.assertEqual(status, 200, body)
         self.assertEqual([l["text"] for l in body["lines"]], ["First line here", "Second line below"])
+        # A browser-style upload (curl -F image=@line.png), with the model as a form field.
+        boundary = "----serval-test-boundary"
+        form = (("--%s\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nocr\r\n"
+                 "--%s\r\nContent-Disposition: form-data; name=\"image\"; filename=\"line.png\"\r\n"
+                 "Content-Type: image/png\r\n\r\n") % (boundary, boundary)).encode() + png + \
+               ("\r\n--%s--\r\n" % boundary).encode()
+        status, _, data = request(self.server, "POST", "/v1/ocr", form,
+                                  {"Content-Type": "multipart/form-data; boundary=" + boundary})
+        self.assertEqual(status, 200, data)
+        self.assertEqual([l["text"] for l in json.loads(data)["lines"]], [line])
         status, _, body = request(self.server, "POST", "/v1/ocr", b"not an image", {"Content-Type": "image/png"})
         self.assertEqual(status, 422, body)
 

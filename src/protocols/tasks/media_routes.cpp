@@ -3,7 +3,9 @@
 // The payload comes in one of three forms, told apart by Content-Type:
 //   image/png, image/jpeg, audio/wav, application/octet-stream  the raw bytes (query: ?model=&version=)
 //   application/json                                            {"model", "image_base64" | "audio_base64", ...}
-//   multipart/form-data                                         a file part "image" | "audio" (+ fields)
+//   multipart/form-data                                         a file part "image" | "audio" (+ fields
+//                                                               model, version, deadline_ms, format, sample_rate, mode)
+#include <charconv>
 #include <optional>
 #include <string>
 
@@ -11,6 +13,7 @@
 #include "protocols/tasks/task_dto.hpp"
 #include "protocols/tasks/task_routes.hpp"
 #include "serval/app/json.hpp"
+#include "serval/app/multipart.hpp"
 #include "serval/app/params.hpp"
 
 #include <boost/json/parse.hpp>
@@ -56,7 +59,46 @@ In parse_json_or_422(std::string_view body) {
   return in;
 }
 
-// Raw or JSON forms (multipart is handled by the caller when supported).
+std::optional<int> int_field(std::string_view name, std::string_view v) {
+  if (v.empty()) return std::nullopt;
+  int out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size())
+    throw HttpError(422, "form field '" + std::string(name) + "' must be an integer");
+  return out;
+}
+
+// multipart/form-data: the file part ("image" or "audio") and text fields model, version,
+// deadline_ms, format, sample_rate.
+void read_multipart(MediaInput& m, std::string_view task, const http::Request& req) {
+  auto boundary = multipart_boundary(req.header("content-type"));
+  if (!boundary) throw HttpError(400, "multipart/form-data needs a boundary parameter");
+  MultipartResult r = parse_multipart(req.body, *boundary);
+  if (!r.ok()) throw HttpError(400, "malformed multipart body: " + r.error);
+  const std::string_view file_field = task == "ocr" ? "image" : "audio";
+  bool have_file = false;
+  for (const MultipartPart& p : r.parts) {
+    if (p.name == file_field) {
+      m.bytes.assign(p.data.data(), p.data.size());
+      have_file = true;
+    } else if (p.name == "model") {
+      m.model.assign(p.data.data(), p.data.size());
+    } else if (p.name == "version") {
+      m.version = int_field(p.name, p.data);
+    } else if (p.name == "deadline_ms") {
+      m.deadline_ms = int_field(p.name, p.data);
+    } else if (p.name == "format") {
+      m.params["format"] = std::string(p.data);
+    } else if (p.name == "sample_rate") {
+      if (auto v = int_field(p.name, p.data)) m.params["sample_rate"] = *v;
+    } else if (p.name == "mode") {
+      m.params["mode"] = std::string(p.data);
+    }
+  }
+  if (!have_file) throw HttpError(422, "the multipart body has no '" + std::string(file_field) + "' file part");
+}
+
+// Raw, JSON or multipart forms.
 MediaInput read_media(const serving::ModelRegistry& reg, std::string_view task, const http::Request& req,
                       const std::optional<std::string>& q_model, std::optional<int> q_version) {
   MediaInput m;
@@ -81,6 +123,12 @@ MediaInput read_media(const serving::ModelRegistry& reg, std::string_view task, 
       if (in.sample_rate) m.params["sample_rate"] = *in.sample_rate;
       if (in.threshold) m.params["threshold"] = *in.threshold;
     }
+    return m;
+  }
+  if (type == "multipart/form-data") {
+    read_multipart(m, task, req);
+    if (m.model.empty()) m.model = q_model ? *q_model : default_model(reg, task);
+    if (!m.version) m.version = q_version;
     return m;
   }
   m.bytes.assign(req.body.data(), req.body.size());
@@ -156,7 +204,8 @@ void add_media_routes(App& app, std::shared_ptr<serving::ModelRegistry> registry
       },
       {.summary = "Read the text in an image",
        .description = "PP-OCRv4 detection, direction classification and recognition. Send a PNG or JPEG as the "
-                      "body (Content-Type image/png or image/jpeg; ?model=ocr), or JSON "
+                      "body (Content-Type image/png or image/jpeg; ?model=ocr), a multipart form with a file part "
+                      "`image` (curl -F image=@page.png), or JSON "
                       "{\"model\":\"ocr\",\"image_base64\":\"...\"}. Lines come back top to bottom with boxes "
                       "and confidences. ?mode=recognize treats the whole image as one text line (no detection).",
        .tags = {"tasks"},
@@ -176,7 +225,8 @@ void add_media_routes(App& app, std::shared_ptr<serving::ModelRegistry> registry
       },
       {.summary = "Find speech in audio",
        .description = "Silero VAD. Send a WAV file as the body (Content-Type audio/wav), raw PCM "
-                      "(application/octet-stream with ?format=pcm_s16le|pcm_f32le&sample_rate=16000), or JSON "
+                      "(application/octet-stream with ?format=pcm_s16le|pcm_f32le&sample_rate=16000), a multipart "
+                      "form with a file part `audio`, or JSON "
                       "{\"model\":\"vad\",\"audio_base64\":\"...\"}. Speech segments come back in seconds.",
        .tags = {"tasks"},
        .responses = {{400, "No body, or not audio"}, {404, "Unknown model"}, {422, "Invalid input"},
