@@ -12,7 +12,8 @@
 #   bench/models_bench.sh                     (or: make bench-models)
 #   DURATION=20 CONNECTIONS=64 bench/models_bench.sh
 #
-# Environment: DURATION (seconds, 10), CONNECTIONS (64), BUILD (build), MODELS (models), NICE (-19 as root).
+# Environment: DURATION (seconds, 10), CONNECTIONS (64; the OCR runs use OCR_CONNECTIONS, 4: two batches in
+#              flight, the load at which the p99 bound applies), BUILD (build), MODELS (models), NICE (-19 as root).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +23,7 @@ BUILD=${BUILD:-build}
 MODELS=${MODELS:-models}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+OCR_CONNECTIONS=${OCR_CONNECTIONS:-4}
 PY=/usr/bin/python3
 HOST=127.0.0.1
 OUT=${OUT:-$BUILD/bench}
@@ -121,7 +123,7 @@ echo "served langid: $LANGID_SERVED" >&2
 RAW_BATCHES="1 4 8 16"
 OCR_RAW=$(best_raw ocr --images "$LINES" --param mode=recognize)
 start_serval 0,1 --models ocr --threads 1
-OCR_SERVED=$(run_wrk 0 "http://$HOST:$PORT" bench/wrk/ocr_lines.lua "$LINES")
+OCR_SERVED=$(CONNECTIONS=$OCR_CONNECTIONS run_wrk 0 "http://$HOST:$PORT" bench/wrk/ocr_lines.lua "$LINES")
 stop_server
 echo "served ocr rec: $OCR_SERVED" >&2
 
@@ -138,15 +140,17 @@ FASTAPI_LID=$(run_wrk 1 "http://$HOST:$PORT" bench/wrk/classify.lua bench/data/l
 stop_server
 
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+export CONNECTIONS OCR_CONNECTIONS
 "$PY" - "$LANGID_RAW" "$LANGID_SERVED" "$OCR_RAW" "$OCR_SERVED" "$SERVAL_LID" "$FASTAPI_LID" "$MODELS" <<'PYEOF'
-import json, sys, re
+import json, os, sys, re
 lraw, lsrv, oraw, osrv, slid, flid = (json.loads(a) for a in sys.argv[1:7])
 models = sys.argv[7]
 def delay_ms(name):
     m = re.search(r"max_queue_delay_ms:\s*([0-9.]+)", open("%s/%s/model.yaml" % (models, name)).read())
     return float(m.group(1)) if m else 0.0
 print()
-print("## (a) served vs raw (best raw batch size; serval: 1 executor, HTTP + wrk on the other core)")
+print("## (a) served vs raw (best raw batch size, one thread on core 1; serval: 1 executor; serval's event loop")
+print("##     and wrk share the cores; langid at %s connections, OCR at %s)" % (os.environ.get("CONNECTIONS", "64"), os.environ.get("OCR_CONNECTIONS", "4")))
 print()
 print("| model | raw req/s (batch) | served req/s | served/raw | served p99 ms | bound: delay + 2 x batch p50 ms |")
 print("|---|---|---|---|---|---|")

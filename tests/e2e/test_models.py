@@ -124,6 +124,13 @@ class DefaultModels(unittest.TestCase):
         spam = cards["spam"]["versions"][0]
         self.assertGreaterEqual(spam["metrics"]["heldout_precision_spam"], 0.95)
         self.assertIn("UNTRAINED", json.dumps(cards["tiny-llm"]).upper())
+        # The same models in /docs (the OpenAPI description Swagger UI shows).
+        info = json.loads(request(self.server, "GET", "/openapi.json")[2])["info"]["description"]
+        for name in cards:
+            self.assertIn("`%s`" % name, info)
+        paths = json.loads(request(self.server, "GET", "/openapi.json")[2])["paths"]
+        for p in ("/v1/classify", "/v1/embed", "/v1/ocr", "/v1/vad", "/v1/generate", "/v1/models", "/metrics"):
+            self.assertIn(p, paths)
         status, _, one = request(self.server, "GET", "/v1/models/langid")
         self.assertEqual(json.loads(one)["task"], "classify")
         self.assertEqual(request(self.server, "GET", "/v1/models/nope")[0], 404)
