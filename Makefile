@@ -29,7 +29,7 @@ build: setup
 test-asan: setup
 	cmake -S . -B build-asan $(LAUNCHER) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERVAL_SANITIZE=ON -DSERVAL_CACHE=$(CACHE) -DSERVAL_SWAGGER_DIR=$(CACHE)/swagger-ui-dist >/dev/null
 	cmake --build build-asan -j$(JOBS)
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS over its seed corpus.
 FUZZ_SECONDS ?= 60
