@@ -137,56 +137,13 @@ MediaInput read_media(const serving::ModelRegistry& reg, std::string_view task, 
   return m;
 }
 
-Task<OcrOut> run_ocr(Registry reg, MediaInput m, std::string deadline_header) {
-  auto mv = resolve_for_task(*reg, m.model, m.version, "ocr");
-  serving::InferOptions options = deadline_options(m.deadline_ms, deadline_header);
+template <class Out>
+Task<Out> run_media(Registry reg, MediaInput m, std::string deadline_header, std::string task) {
   serving::InferRequest req;
   req.bytes = std::move(m.bytes);
   req.params = std::move(m.params);
-  serving::InferResponse r = co_await mv->infer(std::move(req), options);
-  OcrOut out;
-  out.model = std::move(m.model);
-  out.version = mv->version();
-  const auto& o = r.json.as_object();
-  out.width = static_cast<int>(o.at("width").to_number<std::int64_t>());
-  out.height = static_cast<int>(o.at("height").to_number<std::int64_t>());
-  for (const auto& l : o.at("lines").as_array()) {
-    const auto& lo = l.as_object();
-    OcrLine line;
-    line.text = std::string(lo.at("text").as_string());
-    line.confidence = lo.at("confidence").to_number<double>();
-    for (const auto& pt : lo.at("box").as_array()) {
-      std::vector<double> xy;
-      for (const auto& c : pt.as_array()) xy.push_back(c.to_number<double>());
-      line.box.push_back(std::move(xy));
-    }
-    out.lines.push_back(std::move(line));
-  }
-  co_return out;
-}
-
-Task<VadOut> run_vad(Registry reg, MediaInput m, std::string deadline_header) {
-  auto mv = resolve_for_task(*reg, m.model, m.version, "vad");
-  serving::InferOptions options = deadline_options(m.deadline_ms, deadline_header);
-  serving::InferRequest req;
-  req.bytes = std::move(m.bytes);
-  req.params = std::move(m.params);
-  serving::InferResponse r = co_await mv->infer(std::move(req), options);
-  VadOut out;
-  out.model = std::move(m.model);
-  out.version = mv->version();
-  const auto& o = r.json.as_object();
-  out.sample_rate = static_cast<int>(o.at("sample_rate").to_number<std::int64_t>());
-  out.duration_s = o.at("duration_s").to_number<double>();
-  for (const auto& s : o.at("segments").as_array()) {
-    const auto& so = s.as_object();
-    SpeechSegment seg;
-    seg.start_s = so.at("start_s").to_number<double>();
-    seg.end_s = so.at("end_s").to_number<double>();
-    if (const auto* c = so.if_contains("confidence")) seg.confidence = c->to_number<double>();
-    out.segments.push_back(seg);
-  }
-  co_return out;
+  TaskCall call{std::move(m.model), m.version, m.deadline_ms, std::move(deadline_header)};
+  return run_task<Out>(std::move(reg), std::move(call), std::move(task), std::move(req));
 }
 
 }  // namespace
@@ -200,7 +157,7 @@ void add_media_routes(App& app, std::shared_ptr<serving::ModelRegistry> registry
                  Header<std::optional<std::string>, "x-deadline-ms"> deadline) {
         MediaInput m = read_media(*registry, "ocr", req, *model, *version);
         if (mode->has_value()) m.params["mode"] = **mode;
-        return run_ocr(registry, std::move(m), deadline->value_or(""));
+        return run_media<OcrOut>(registry, std::move(m), deadline->value_or(""), "ocr");
       },
       {.summary = "Read the text in an image",
        .description = "PP-OCRv4 detection, direction classification and recognition. Send a PNG or JPEG as the "
@@ -221,7 +178,7 @@ void add_media_routes(App& app, std::shared_ptr<serving::ModelRegistry> registry
         MediaInput m = read_media(*registry, "vad", req, *model, *version);
         if (format->has_value()) m.params["format"] = **format;
         if (sample_rate->has_value()) m.params["sample_rate"] = **sample_rate;
-        return run_vad(registry, std::move(m), deadline->value_or(""));
+        return run_media<VadOut>(registry, std::move(m), deadline->value_or(""), "vad");
       },
       {.summary = "Find speech in audio",
        .description = "Silero VAD. Send a WAV file as the body (Content-Type audio/wav), raw PCM "

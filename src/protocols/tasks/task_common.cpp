@@ -36,6 +36,15 @@ serving::InferOptions deadline_options(std::optional<int> body_deadline_ms, std:
   return o;
 }
 
+boost::json::object run_task_json(const serving::ModelVersion& mv, std::string_view model,
+                                  serving::InferResponse&& r) {
+  boost::json::object o;
+  if (r.json.is_object()) o = std::move(r.json.as_object());
+  o["model"] = model;
+  o["version"] = mv.version();
+  return o;
+}
+
 bool base64_decode(std::string_view in, std::string& out) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';

@@ -12,46 +12,19 @@ namespace {
 using Registry = std::shared_ptr<serving::ModelRegistry>;
 
 Task<ClassifyOut> classify(Registry reg, ClassifyIn in, std::string deadline_header) {
-  auto mv = resolve_for_task(*reg, in.model, in.version, "classify");
-  serving::InferOptions options = deadline_options(in.deadline_ms, deadline_header);
   serving::InferRequest req;
   req.text = std::move(in.text);
   if (in.top_k) req.params["top_k"] = *in.top_k;
   if (in.threshold) req.params["threshold"] = *in.threshold;
-  serving::InferResponse r = co_await mv->infer(std::move(req), options);
-  ClassifyOut out;
-  out.model = std::move(in.model);
-  out.version = mv->version();
-  if (const auto* labels = r.json.is_object() ? r.json.as_object().if_contains("labels") : nullptr) {
-    for (const auto& l : labels->as_array()) {
-      const auto& o = l.as_object();
-      LabelScore ls;
-      ls.label = std::string(o.at("label").as_string());
-      ls.score = o.at("score").to_number<double>();
-      out.labels.push_back(std::move(ls));
-    }
-  }
-  co_return out;
+  TaskCall call{std::move(in.model), in.version, in.deadline_ms, std::move(deadline_header)};
+  return run_task<ClassifyOut>(std::move(reg), std::move(call), "classify", std::move(req));
 }
 
 Task<EmbedOut> embed(Registry reg, EmbedIn in, std::string deadline_header) {
-  auto mv = resolve_for_task(*reg, in.model, in.version, "embed");
-  serving::InferOptions options = deadline_options(in.deadline_ms, deadline_header);
   serving::InferRequest req;
   req.texts = std::move(in.texts);
-  serving::InferResponse r = co_await mv->infer(std::move(req), options);
-  EmbedOut out;
-  out.model = std::move(in.model);
-  out.version = mv->version();
-  const auto& o = r.json.as_object();
-  out.dim = static_cast<int>(o.at("dim").to_number<std::int64_t>());
-  for (const auto& v : o.at("vectors").as_array()) {
-    std::vector<double> vec;
-    vec.reserve(v.as_array().size());
-    for (const auto& x : v.as_array()) vec.push_back(x.to_number<double>());
-    out.vectors.push_back(std::move(vec));
-  }
-  co_return out;
+  TaskCall call{std::move(in.model), in.version, in.deadline_ms, std::move(deadline_header)};
+  return run_task<EmbedOut>(std::move(reg), std::move(call), "embed", std::move(req));
 }
 
 }  // namespace
