@@ -95,13 +95,12 @@ std::string models_markdown(const serval::serving::ModelRegistry& registry) {
   return md;
 }
 
-void build(serval::App& app, const std::shared_ptr<serval::serving::ModelRegistry>& registry, const ServeFlags& flags) {
+void build(serval::App& app, const std::shared_ptr<serval::serving::ModelRegistry>& registry) {
   app.get("/health", [] { return Health{"ok"}; }, {.summary = "Liveness check", .tags = {"ops"}});
   serval::observe::add_metrics_route(app);
   serval::protocols::add_model_routes(app, registry);
   serval::protocols::add_task_routes(app, registry);
   // Models load at start-up, off the event loops; /ready answers 503 until every one is ready.
-  (void)flags;
   app.on_startup([registry] {
     serval::serving::register_builtin_runtimes();
     registry->load();
@@ -141,7 +140,7 @@ int main(int argc, char** argv) {
     description = models_markdown(*registry);
   }
   serval::App app{{.title = "serval", .version = "0.1.0", .description = description}};
-  build(app, registry, flags);
+  build(app, registry);
   if (cmd == "serve") {
     serval::CliOptions cli;
     cli.add("--models-dir", &flags.models_dir, "model repository folder (default: $SERVAL_MODELS_DIR or models)");

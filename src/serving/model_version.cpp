@@ -1,9 +1,9 @@
 #include "serval/serving/model_version.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <future>
-#include <map>
 #include <sstream>
 
 #include <boost/json/parse.hpp>
@@ -82,6 +82,7 @@ void ModelVersion::stop() {
   executors_.clear();
   // Anything still queued (executors never started) is answered 503.
   auto left = queue_->drain();
+  metrics_->queue_depth.dec(static_cast<double>(left.size()));
   for (auto& p : left) p->result = InferResult::fail(ErrorClass::Unavailable, "the model version is stopping");
   deliver(left);
 }
@@ -305,15 +306,17 @@ void ModelVersion::run_batch(Runtime& runtime, std::vector<std::shared_ptr<Pendi
 }
 
 void ModelVersion::deliver(std::vector<std::shared_ptr<Pending>>& done) {
-  // One post per event loop for the whole batch.
-  std::map<net::EventLoop*, std::vector<std::shared_ptr<Pending>>> by_loop;
+  // One post per event loop for the whole batch (a handful of loops: a linear search, no map).
+  std::vector<std::pair<net::EventLoop*, std::vector<std::shared_ptr<Pending>>>> by_loop;
   for (auto& p : done) {
     if (p->loop == nullptr) {
       finish_accounting(*p);
       if (p->on_done) p->on_done();
       continue;
     }
-    by_loop[p->loop].push_back(std::move(p));
+    auto it = std::find_if(by_loop.begin(), by_loop.end(), [&](const auto& e) { return e.first == p->loop; });
+    if (it == by_loop.end()) it = by_loop.insert(by_loop.end(), {p->loop, {}});
+    it->second.push_back(std::move(p));
   }
   done.clear();
   for (auto& [loop, items] : by_loop) {
@@ -351,6 +354,21 @@ void ModelVersion::resume_on_loop(const std::shared_ptr<Pending>& p) {
   if (p->scope != nullptr) p->scope->clear();
   CancelScope::Enter enter(p->scope);
   p->handle.resume();
+}
+
+// ---- generation streams ------------------------------------------------------------------------------
+
+void ModelVersion::stream_started() {
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  metrics_->in_flight.inc();
+}
+
+void ModelVersion::stream_finished(Clock::duration total, std::optional<ErrorClass> error) {
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  metrics_->in_flight.dec();
+  metrics_->requests.inc();
+  metrics_->request_seconds.observe(seconds(total));
+  if (error) metrics_->error(*error).inc();
 }
 
 // ---- introspection ----------------------------------------------------------------------------------

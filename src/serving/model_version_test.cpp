@@ -102,6 +102,15 @@ InferRequest text(std::string t) {
 class ModelVersionTest : public ::testing::Test {
  protected:
   void SetUp() override { g_probe = &probe; }
+
+  // Closes the gate and runs `t` on the executor: it blocks there until open_gate().
+  std::future<InferResult> hold_executor(const std::shared_ptr<ModelVersion>& v, std::string t) {
+    probe.close_gate();
+    auto f = std::async(std::launch::async, [v, t] { return v->infer_blocking(text(t)); });
+    probe.wait_entered(1);
+    return f;
+  }
+
   Probe probe;
 };
 
@@ -158,10 +167,8 @@ TEST_F(ModelVersionTest, PreferredBatchSizeGoesAtOnce) {
 
 TEST_F(ModelVersionTest, FullQueueIsRefusedAtOnce) {
   auto v = make_version("echo5", {.max_batch_size = 1, .max_queue = 2});
-  probe.close_gate();
   std::vector<std::future<InferResult>> running;
-  running.push_back(std::async(std::launch::async, [&] { return v->infer_blocking(text("a")); }));
-  probe.wait_entered(1);
+  running.push_back(hold_executor(v, "a"));
   // The executor holds "a"; "b" and "c" fill the queue; "d" is refused without waiting.
   running.push_back(std::async(std::launch::async, [&] { return v->infer_blocking(text("b")); }));
   running.push_back(std::async(std::launch::async, [&] { return v->infer_blocking(text("c")); }));
@@ -178,9 +185,7 @@ TEST_F(ModelVersionTest, FullQueueIsRefusedAtOnce) {
 
 TEST_F(ModelVersionTest, ExpiredRequestIsAnsweredAndNeverExecuted) {
   auto v = make_version("echo6", {.max_batch_size = 1, .max_queue = 8});
-  probe.close_gate();
-  auto first = std::async(std::launch::async, [&] { return v->infer_blocking(text("slow")); });
-  probe.wait_entered(1);
+  auto first = hold_executor(v, "slow");
   auto late = std::async(std::launch::async, [&] { return v->infer_blocking(text("late"), {.timeout = 30ms}); });
   std::this_thread::sleep_for(120ms);
   probe.open_gate();
@@ -239,9 +244,7 @@ TEST_F(ModelVersionTest, DeadlineInTheQueueAnswers504OnTheLoop) {
   App app;
   add_route(app, v);
   TestClient client(app);
-  probe.close_gate();
-  auto blocker = std::async(std::launch::async, [&] { return v->infer_blocking(text("hold")); });
-  probe.wait_entered(1);
+  auto blocker = hold_executor(v, "hold");
   auto r = client.post("/upper", R"({"text":"never"})", {{"X-Deadline-Ms", "40"}});
   EXPECT_EQ(r.status, 504);
   EXPECT_NE(r.body.find("not executed"), std::string::npos);
@@ -256,9 +259,7 @@ TEST_F(ModelVersionTest, ClientThatLeavesIsRemovedFromTheQueue) {
   App app;
   add_route(app, v);
   TestClient client(app);
-  probe.close_gate();
-  auto blocker = std::async(std::launch::async, [&] { return v->infer_blocking(text("hold")); });
-  probe.wait_entered(1);
+  auto blocker = hold_executor(v, "hold");
   const std::string body = R"({"text":"gone"})";
   client.raw_then_disconnect("POST /upper HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: " +
                                  std::to_string(body.size()) + "\r\n\r\n" + body,

@@ -248,6 +248,12 @@ class DefaultModels(unittest.TestCase):
         # Greedy decoding: the stream spells exactly what the JSON answer said.
         self.assertEqual("".join(t["text"] for t in tokens), body["text"])
         self.assertEqual(done[0]["usage"], body["usage"])
+        # Generations count in /metrics like batched requests (they do not pass through the batch queue).
+        metrics = request(self.server, "GET", "/metrics")[2].decode()
+        line = next(l for l in metrics.splitlines()
+                    if l.startswith('serval_model_requests_total{model="tiny-llm",version="1"}'))
+        self.assertGreaterEqual(float(line.split()[-1]), 2)
+        self.assertIn('serval_model_in_flight{model="tiny-llm",version="1"} 0', metrics)
 
     def test_errors_are_clear(self):
         status, _, body = post_json(self.server, "/v1/classify", {"model": "nope", "text": "x"})

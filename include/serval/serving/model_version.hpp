@@ -90,6 +90,12 @@ class ModelVersion : public std::enable_shared_from_this<ModelVersion> {
   // The model card: spec, files, runtime description, batching, card.json, live state.
   boost::json::object card() const;
 
+  // Generation streams do not pass through the batch queue (the llama scheduler batches them); their
+  // handlers report here so that /metrics counts them like any request: in-flight while they run, then
+  // one request with its total time and, when it failed, its error class.
+  void stream_started();
+  void stream_finished(std::chrono::steady_clock::duration total, std::optional<ErrorClass> error);
+
   struct Stats {
     std::size_t queue_depth = 0;
     std::int64_t in_flight = 0;      // accepted, not yet answered

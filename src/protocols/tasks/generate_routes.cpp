@@ -6,6 +6,7 @@
 //   event: done
 //   data: {"finish_reason":"length","usage":{...}}
 #include <chrono>
+#include <optional>
 
 #include "protocols/tasks/task_common.hpp"
 #include "protocols/tasks/task_dto.hpp"
@@ -34,7 +35,24 @@ serving::GenerationParams to_params(const GenerateIn& in) {
   return p;
 }
 
-AsyncGenerator<Event> token_events(std::shared_ptr<serving::GenerationStream> s) {
+// One generation in the model's metrics (/metrics): in flight from admission, then one request with
+// its total time — at the last event, or when the client leaves and the stream is destroyed.
+class StreamAccount {
+ public:
+  explicit StreamAccount(std::shared_ptr<serving::ModelVersion> mv) : mv_(std::move(mv)) { mv_->stream_started(); }
+  ~StreamAccount() { mv_->stream_finished(std::chrono::steady_clock::now() - start_, error_); }
+  StreamAccount(const StreamAccount&) = delete;
+  StreamAccount& operator=(const StreamAccount&) = delete;
+  void fail(serving::ErrorClass c) { error_ = c; }
+
+ private:
+  std::shared_ptr<serving::ModelVersion> mv_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::optional<serving::ErrorClass> error_;
+};
+
+AsyncGenerator<Event> token_events(std::shared_ptr<serving::GenerationStream> s,
+                                   std::shared_ptr<StreamAccount> account) {
   while (auto ev = co_await s->next()) {
     if (ev->kind == GenerationEvent::Kind::Token) {
       if (ev->text.empty()) continue;
@@ -54,6 +72,7 @@ AsyncGenerator<Event> token_events(std::shared_ptr<serving::GenerationStream> s)
       e.data = std::move(data);
       co_yield std::move(e);
     } else {
+      account->fail(ev->error ? ev->error->cls : serving::ErrorClass::Inference);
       std::string data = "{\"detail\":";
       write_json_string(data, ev->error ? ev->error->message : std::string("generation failed"));
       data += "}";
@@ -74,10 +93,17 @@ Task<http::Response> generate(Registry reg, GenerateIn in, std::string deadline_
   serving::InferOptions options = deadline_options(in.deadline_ms, deadline_header);
   const auto deadline =
       std::chrono::steady_clock::now() + options.timeout.value_or(mv->spec().default_timeout);
+  auto account = std::make_shared<StreamAccount>(mv);
   // Submitting before the first byte goes out makes a full queue a real 429, even for streams.
-  auto stream = serving::GenerationStream::start(*engine, to_params(in));
+  std::shared_ptr<serving::GenerationStream> stream;
+  try {
+    stream = serving::GenerationStream::start(*engine, to_params(in));
+  } catch (const serving::InferFailure& f) {
+    account->fail(f.error_class());
+    throw;
+  }
   if (in.stream.value_or(false)) {
-    EventStream events(token_events(std::move(stream)));
+    EventStream events(token_events(std::move(stream), std::move(account)));
     co_return std::move(events).into_response();
   }
   GenerateOut out;
@@ -91,10 +117,12 @@ Task<http::Response> generate(Registry reg, GenerateIn in, std::string deadline_
       out.usage = Usage{ev->prompt_tokens, ev->completion_tokens, ev->prompt_tokens + ev->completion_tokens};
     } else {
       const serving::InferError err = ev->error.value_or(serving::InferError{});
+      account->fail(err.cls);
       throw serving::InferFailure(err.cls, err.message);
     }
     if (std::chrono::steady_clock::now() > deadline && out.finish_reason.empty()) {
       stream->cancel();
+      account->fail(serving::ErrorClass::Timeout);
       throw serving::InferFailure(serving::ErrorClass::Timeout, "the deadline passed during generation");
     }
   }

@@ -125,6 +125,15 @@ TEST_F(LlamaGeneration, SubmitRefusesWhatCannotRun) {
   EXPECT_EQ(e.cls, ErrorClass::Client);
   EXPECT_NE(e.message.find("tokens; the context holds 512"), std::string::npos) << e.message;
   EXPECT_EQ(e.message.rfind("prompt is ", 0), 0u) << e.message;
+  // A prompt that cannot fit whatever its tokens is refused before tokenizing (the byte-count message,
+  // not the token-count one): cheap on the event loop that calls submit().
+  const std::string huge(1 << 20, 'a');
+  auto h = rt_->submit(greedy(huge, 8), [](serving::GenerationEvent) {});
+  ASSERT_TRUE(std::holds_alternative<serving::InferError>(h));
+  EXPECT_EQ(std::get<serving::InferError>(h).cls, ErrorClass::Client);
+  EXPECT_NE(std::get<serving::InferError>(h).message.find("bytes; the context of 512 tokens holds at most"),
+            std::string::npos)
+      << std::get<serving::InferError>(h).message;
 
   auto refused = [&](GenerationParams p) {
     auto x = rt_->submit(std::move(p), [](serving::GenerationEvent) {});

@@ -1,6 +1,7 @@
 #include "runtimes/llama/llama_runtime.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <condition_variable>
 #include <filesystem>
 #include <stdexcept>
@@ -52,6 +53,13 @@ LlamaRuntime::LlamaRuntime(const serving::LoadContext& load)
   vocab_ = llama_model_get_vocab(model_.get());
   n_ctx_ = options_.n_ctx;
   if (const int train = llama_model_n_ctx_train(model_.get()); train > 0) n_ctx_ = std::min(n_ctx_, train);
+  // A token stands for at most as many input bytes as its vocabulary text has (SPM writes a space as
+  // the 3-byte U+2581, byte tokens as "<0x0A>"), so n_ctx tokens cover at most n_ctx x the longest.
+  std::size_t longest = 1;
+  for (llama_token t = 0; t < llama_vocab_n_tokens(vocab_); ++t) {
+    if (const char* text = llama_vocab_get_text(vocab_, t)) longest = std::max(longest, std::strlen(text));
+  }
+  max_prompt_bytes_ = static_cast<std::size_t>(n_ctx_) * longest + 1;  // + the space SPM may add in front
   if (const char* t = llama_model_chat_template(model_.get(), nullptr)) chat_template_ = t;
   if (options_.embeddings)
     embedder_ = std::make_unique<Embedder>(model_.get(), n_ctx_, std::min(options_.n_batch, kEmbedChunk), options_.threads);
@@ -67,6 +75,9 @@ LlamaRuntime::~LlamaRuntime() = default;
 
 std::variant<LlamaRuntime::SequenceId, InferError> LlamaRuntime::submit(GenerationParams params, Sink sink) {
   if (auto err = check_generation_params(params, n_ctx_)) return *err;
+  if (params.prompt.size() > max_prompt_bytes_)
+    return client("the prompt is " + std::to_string(params.prompt.size()) + " bytes; the context of " +
+                  std::to_string(n_ctx_) + " tokens holds at most " + std::to_string(max_prompt_bytes_));
   std::vector<llama_token> prompt;
   try {
     prompt = llama::tokenize(vocab_, params.prompt, true);

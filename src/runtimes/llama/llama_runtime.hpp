@@ -60,6 +60,9 @@ class LlamaRuntime : public serving::Runtime, public serving::GenerationEngine {
   ModelPtr model_;
   const llama_vocab* vocab_ = nullptr;
   int n_ctx_ = 0;
+  // No prompt longer than this can fit n_ctx tokens (n_ctx x the longest token text): longer ones are
+  // refused before tokenizing, so submit() costs little on the caller's thread (an event loop).
+  std::size_t max_prompt_bytes_ = 0;
   std::string chat_template_;
   std::unique_ptr<Embedder> embedder_;   // null when parameters.embeddings is false
   std::unique_ptr<Scheduler> scheduler_;  // last: its thread stops first
